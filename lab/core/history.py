@@ -1,0 +1,72 @@
+"""A run's history: the events of one run folded into plain lists.
+
+Plots read a :class:`RunHistory`; the UI pump and saved-run loading both build one
+by calling :meth:`RunHistory.apply` for each payload, so live and reloaded runs
+draw the same curves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lab.core.events import (
+    CheckpointSaved,
+    EvaluationCompleted,
+    Payload,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    RunStopped,
+    StepCompleted,
+)
+
+#: Run states in words, as a status line shows them.
+STATES = ("idle", "running", "paused", "stopped", "completed", "failed")
+
+
+@dataclass
+class RunHistory:
+    """Everything one run has reported so far."""
+
+    name: str = "run"
+    started: RunStarted | None = None
+    steps: list[StepCompleted] = field(default_factory=list)
+    evaluations: list[EvaluationCompleted] = field(default_factory=list)
+    checkpoints: list[CheckpointSaved] = field(default_factory=list)
+    state: str = "idle"
+    final: RunCompleted | RunStopped | RunFailed | None = None
+
+    def apply(self, payload: Payload) -> None:
+        """Fold one event into the history."""
+        if isinstance(payload, RunStarted):
+            self.started, self.state = payload, "running"
+        elif isinstance(payload, StepCompleted):
+            self.steps.append(payload)
+        elif isinstance(payload, EvaluationCompleted):
+            self.evaluations.append(payload)
+        elif isinstance(payload, CheckpointSaved):
+            self.checkpoints.append(payload)
+        elif isinstance(payload, RunPaused):
+            self.state = "paused"
+        elif isinstance(payload, RunResumed):
+            self.state = "running"
+        elif isinstance(payload, RunStopped):
+            self.final, self.state = payload, "stopped"
+        elif isinstance(payload, RunCompleted):
+            self.final, self.state = payload, "completed"
+        elif isinstance(payload, RunFailed):
+            self.final, self.state = payload, "failed"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.started.class_names if self.started else ()
+
+    @property
+    def best_val_acc(self) -> float | None:
+        return max((e.val_acc for e in self.evaluations), default=None)
+
+    @property
+    def error(self) -> str | None:
+        return self.final.message if isinstance(self.final, RunFailed) else None
