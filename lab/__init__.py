@@ -1,0 +1,1 @@
+"""Transfer Lab: an interactive Jupyter widget lab for transfer learning."""
