@@ -1,0 +1,138 @@
+"""The settings of one training run, validated, and their JSON form."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.core.data import DataSpec
+from lab.core.device import DEVICE_CHOICES
+from lab.core.finetune import APPROACHES
+
+#: Model key used when none is given (kept equal to ``catalog.DEFAULT_MODEL``).
+DEFAULT_MODEL = "mobilenet_v2.IMAGENET1K_V1"
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "onecycle")
+EMBEDDINGS = ("pca", "tsne", "none")
+#: A learning rate that works for a new head with each optimizer (the NaN hint uses it).
+TYPICAL_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 1e-2}
+
+
+class ConfigError(ValueError):
+    """A run setting is out of range; the message names it and a value that works."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. Invalid values raise :class:`ConfigError`.
+
+    ``trainable_groups`` counts layer groups from the end, head included: with
+    ``approach="fine_tuning"`` and ``trainable_groups=3`` the head and the last two
+    backbone groups train. ``feature_extraction`` always trains the head alone and
+    ``scratch`` trains everything from random weights (``pretrained`` is ignored).
+    ``backbone_lr_factor`` divides the head's learning rate for trainable backbone groups.
+    """
+
+    model: str = DEFAULT_MODEL
+    pretrained: bool = True
+    data: DataSpec = field(default_factory=DataSpec)
+    approach: str = "feature_extraction"
+    trainable_groups: int = 3
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    backbone_lr_factor: float = 10.0
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    cache_features: bool = True
+    embedding: str = "pca"
+    embed_n: int = 300
+    runs_dir: str | None = "runs"
+
+    def __post_init__(self) -> None:
+        for problem in _problems(self):
+            raise ConfigError(problem)
+
+    @property
+    def uses_pretrained(self) -> bool:
+        """Whether the backbone starts from pretrained weights."""
+        return self.pretrained and self.approach != "scratch"
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (the data spec nested as a dict)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["data"] = _jsonable(dataclasses.asdict(self.data))
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are refused by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown run setting(s) {unknown}: known ones are {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("data"), dict):
+            values["data"] = DataSpec(**values["data"])
+        return cls(**values)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> str | None:
+    if value in choices:
+        return None
+    return f"{name}={value!r}: choose one of {', '.join(repr(c) for c in choices)}"
+
+
+def _int_at_least(name: str, value: object, low: int, hint: str) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        return f"{name}={value!r}: {hint}"
+    return None
+
+
+def _positive(name: str, value: object, hint: str, allow_zero: bool = False) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and (value >= 0 if allow_zero else value > 0):  # type: ignore[operator]
+        return None
+    return f"{name}={value!r}: {hint}"
+
+
+def _problems(c: RunConfig) -> list[str]:
+    checks = [
+        None if isinstance(c.model, str) and c.model else "model='': choose a catalog model key",
+        None if isinstance(c.data, DataSpec) else f"data={c.data!r}: pass a lab.core.data.DataSpec",
+        _choice("approach", c.approach, APPROACHES),
+        _int_at_least("trainable_groups", c.trainable_groups, 1, "choose 1 (head) or more"),
+        _int_at_least("epochs", c.epochs, 1, "choose at least 1 epoch"),
+        _int_at_least("batch_size", c.batch_size, 1, "choose at least 1 image per batch, e.g. 32"),
+        _choice("optimizer", c.optimizer, OPTIMIZERS),
+        _positive("lr", c.lr, "choose a finite learning rate > 0, e.g. 0.001"),
+        _positive("backbone_lr_factor", c.backbone_lr_factor, "choose a factor > 0 (1 = same LR)"),
+        _choice("schedule", c.schedule, SCHEDULES),
+        _positive("weight_decay", c.weight_decay, "choose 0 or a small value", allow_zero=True),
+        _int_at_least("seed", c.seed, 0, "choose a whole number >= 0"),
+        _device_problem(c.device),
+        _choice("embedding", c.embedding, EMBEDDINGS),
+        _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
+    ]
+    return [p for p in checks if p is not None]
+
+
+def _device_problem(device: object) -> str | None:
+    if isinstance(device, str) and (device in DEVICE_CHOICES or device.startswith("cuda:")):
+        return None
+    return f"device={device!r}: choose one of {', '.join(DEVICE_CHOICES)}"

@@ -1,0 +1,103 @@
+"""Where a run computes: CUDA, Apple MPS or CPU, and the precision it uses there."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DeviceSetup:
+    """A resolved device and how to run mixed precision on it."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None  # None: full float32
+
+    @property
+    def uses_grad_scaler(self) -> bool:
+        """float16 gradients underflow without loss scaling; bfloat16 ones do not."""
+        return self.amp_dtype is torch.float16
+
+    def autocast(self) -> contextlib.AbstractContextManager[object]:
+        """Context for forward passes: autocast on CUDA, a no-op elsewhere."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def __str__(self) -> str:
+        amp = "" if self.amp_dtype is None else f" (mixed precision {self.amp_dtype})"
+        return f"{self.device}{amp}"
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Turn "auto" | "cpu" | "cuda" | "cuda:1" | "mps" into an available torch device."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r}: CUDA is not available here; use device='auto' or 'cpu'")
+    if name == "mps" and not _mps_available():
+        raise ValueError("device='mps': Apple MPS is not available here; use 'auto' or 'cpu'")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"device={name!r}: choose one of {DEVICE_CHOICES}") from exc
+
+
+def setup_device(name: str = "auto", amp: bool = True) -> DeviceSetup:
+    """Resolve ``name`` and pick mixed precision: bfloat16 (or float16) on CUDA only.
+
+    MPS autocast is still patchy across torch releases and CPU autocast is slower than
+    float32 for these convolutional models, so both stay in float32.
+    """
+    device = resolve_device(name)
+    if device.type == "cpu":
+        configure_cpu_threads()
+    if not amp or device.type != "cuda":
+        return DeviceSetup(device, None)
+    bf16 = torch.cuda.is_bf16_supported()
+    return DeviceSetup(device, torch.bfloat16 if bf16 else torch.float16)
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (respects container and taskset limits)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def configure_cpu_threads() -> int:
+    """Cap torch's intra-op threads at the CPUs we may use; return the count in effect.
+
+    torch sizes its pool from the host's core count, which inside a container or under
+    taskset oversubscribes the few cores we really have and makes every step slower.
+    A smaller value the user chose is kept.
+    """
+    limit = available_cpus()
+    if torch.get_num_threads() > limit:
+        torch.set_num_threads(limit)
+    return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Run a block with ``model`` in eval mode, restoring its previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

@@ -1,0 +1,393 @@
+"""The Trainer: runs a :class:`RunConfig` on a background thread and reports events.
+
+Event order of a run (``*`` repeats)::
+
+    RUN_STARTED
+    ( EPOCH_STARTED  STEP_COMPLETED*  EVALUATION_COMPLETED  [CHECKPOINT_SAVED] )*
+    RUN_COMPLETED
+
+``CHECKPOINT_SAVED`` follows an evaluation whose validation accuracy beat every earlier
+one, when the run writes to a runs directory. ``RUN_PAUSED`` / ``RUN_RESUMED`` pairs can
+appear between any two steps or evaluation batches. A run ends with exactly one of
+``RUN_COMPLETED``, ``RUN_STOPPED`` (after ``stop()``, within one step) or ``RUN_FAILED``
+(an error, with a readable message); if set-up fails, ``RUN_FAILED`` is the only event.
+The weights trained so far stay in ``trainer.model`` whichever way a run ends; a
+completed run ends with the best validation epoch's weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lab.core.config import RunConfig
+from lab.core.control import RunControl, StopRequested
+from lab.core.device import DeviceSetup, setup_device
+from lab.core.events import (
+    CheckpointSaved,
+    EpochStarted,
+    EvaluationCompleted,
+    Event,
+    EventBus,
+    Handler,
+    HandlerHandle,
+    Payload,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    RunStopped,
+    TestMetrics,
+    readonly,
+)
+from lab.core.export import export_model
+from lab.core.failures import FailureContext, HandlerError, describe_failure
+from lab.core.finetune import (
+    FreezeSummary,
+    GroupLike,
+    apply_approach,
+    backbone_frozen,
+    lock_all_but_head,
+    summarize,
+)
+from lab.core.history import RunHistory
+from lab.core.lr_finder import LRFinderResult, find_lr
+from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
+from lab.core.parts import parts_from_modules as _parts_from_modules
+from lab.core.prediction import predict_top_k
+from lab.core.runs import RunRecorder
+from lab.core.training_loop import TrainingLoop
+
+log = logging.getLogger(__name__)
+
+
+class Trainer:
+    """Trains one run on a background thread; see the module docstring for events.
+
+    Build it from a config (``Trainer(config)``: model from the catalog, data from
+    ``lab.core.data``) or from your own parts (:meth:`from_parts`). The model and data
+    are built on first need: ``prepare()``, ``model``, ``summary()`` or the run thread.
+    """
+
+    def __init__(self, config: RunConfig | None = None, parts: TrainingParts | None = None) -> None:
+        self.config = config if config is not None else RunConfig()
+        if parts is None:
+            from lab.core import catalog
+
+            catalog.get_entry(self.config.model)  # an unknown model fails right here
+        self._parts = parts
+        self._prepared = False
+        self._bus = EventBus()
+        self.history = RunHistory()
+        self._state = "idle"
+        self._lock = threading.Lock()
+        self._prepare_lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._control = RunControl(on_pause=self._paused, on_resume=self._resumed)
+        self._loop: TrainingLoop | None = None
+        self._recorder: RunRecorder | None = None
+        self._setup: DeviceSetup | None = None
+        self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        #: The exception that ended the run, if it failed (the message is in the event).
+        self.error: BaseException | None = None
+
+    @classmethod
+    def from_parts(
+        cls,
+        model: nn.Module,
+        train: DataLike,
+        val: DataLike,
+        class_names: Sequence[str],
+        *,
+        config: RunConfig | None = None,
+        head: nn.Module | None = None,
+        groups: Sequence[GroupLike] | None = None,
+        test: DataLike | None = None,
+        transform: Callable[[Any], torch.Tensor] | None = None,
+    ) -> Trainer:
+        """A trainer for a model outside the catalog, e.g. a tiny model on tensors.
+
+        ``train``/``val``/``test`` are datasets or ``(inputs, labels)`` tensors; ``head``
+        defaults to the model's last child and ``groups`` to (backbone, head). Only the
+        training settings of ``config`` apply (its ``model`` and ``data`` are labels).
+        """
+        parts = _parts_from_modules(
+            model,
+            train,
+            val,
+            class_names,
+            head=head,
+            groups=groups,
+            test=test,
+            transform=transform,
+        )
+        return cls(config or RunConfig(model="custom", runs_dir=None), parts)
+
+    # -- building ---------------------------------------------------------------------
+
+    def prepare(self) -> TrainingParts:
+        """Build model and data now (the run thread does it otherwise) and apply freezing."""
+        with self._prepare_lock:  # the UI and the run thread may both ask first
+            if self._parts is None:
+                self._parts = parts_from_config(self.config)
+            if not self._prepared:
+                check_parts(self._parts, self.config)
+                groups, config = self._parts.groups, self.config
+                apply_approach(groups, config.approach, config.trainable_groups)
+                if backbone_frozen(groups):
+                    lock_all_but_head(self._parts.model, self._parts.head)
+                self._prepared = True
+            return self._parts
+
+    @property
+    def parts(self) -> TrainingParts:
+        return self.prepare()
+
+    @property
+    def model(self) -> nn.Module:
+        """The model being trained (built on first access)."""
+        return self.prepare().model
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.prepare().class_names
+
+    def summary(self) -> FreezeSummary:
+        """Trainable / frozen parameters and learning rate per layer group."""
+        factor = self.config.backbone_lr_factor if self.config.approach == "fine_tuning" else 1.0
+        return summarize(self.prepare().groups, self.config.lr, factor)
+
+    # -- control ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """One of ``lab.core.history.STATES``."""
+        return self._state
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._recorder.run_dir if self._recorder else None
+
+    def on(self, event: Event | None, handler: Handler) -> HandlerHandle:
+        """Subscribe ``handler`` (called on the run thread; keep it O(1), e.g. a queue put)."""
+        return self._bus.on(event, handler)
+
+    def start(self) -> None:
+        """Start the run on a background thread (returns at once)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise RuntimeError(
+                    "start(): this run is already running; call stop() (or wait with join()) "
+                    "before starting again"
+                )
+            if self._state != "idle":
+                raise RuntimeError(
+                    f"start(): this Trainer already ran (state {self._state!r}); create a new "
+                    "Trainer for another run"
+                )
+            self._state = "running"
+            self._thread = threading.Thread(target=self._run, name="lab-trainer", daemon=True)
+            self._thread.start()
+
+    def pause(self) -> None:
+        """Pause before the next step (RUN_PAUSED fires then). No-op unless running."""
+        if self._state == "running":
+            self._control.request_pause()
+
+    def resume(self) -> None:
+        """Continue a paused run (RUN_RESUMED fires)."""
+        self._control.request_resume()
+
+    def stop(self) -> None:
+        """End the run after the current step (RUN_STOPPED fires). No-op when not running."""
+        if self._state in ("running", "paused"):
+            self._control.request_stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run thread; True when it has finished (or never started)."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def run(self) -> RunHistory:
+        """Start and wait: the whole run, blocking (scripts and benchmarks)."""
+        self.start()
+        self.join()
+        return self.history
+
+    # -- using the model --------------------------------------------------------------
+
+    def predict(self, image: Any, k: int = 5) -> list[tuple[str, float]]:
+        """Top-``k`` (class name, probability) for one PIL image, array or input tensor."""
+        parts = self.prepare()
+        device = self._setup.device if self._setup else next(parts.model.parameters()).device
+        with self._control.model_lock:
+            return predict_top_k(parts.model, image, parts.class_names, parts.transform, k, device)
+
+    def find_lr(
+        self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100
+    ) -> LRFinderResult:
+        """Exponential LR sweep on the training data; the model is left as it was."""
+        if self._state in ("running", "paused"):
+            raise RuntimeError("find_lr(): a run is in progress; stop it or use a new Trainer")
+        setup = self._setup or setup_device(self.config.device, self.config.amp)
+        return find_lr(self.prepare(), self.config, setup, start_lr, end_lr, num_steps)
+
+    def export(self, out_dir: str | Path, formats: Sequence[str] | None = None) -> dict[str, Path]:
+        """Export the current model (see :func:`lab.core.export.export_model`)."""
+        parts = self.prepare()
+        with self._control.model_lock:
+            return export_model(
+                parts.model,
+                out_dir,
+                class_names=parts.class_names,
+                preprocessing=parts.preprocessing,
+                config=self.config.to_dict(),
+                formats=formats,
+            )
+
+    # -- the run thread ---------------------------------------------------------------
+
+    def _emit(self, payload: Payload) -> None:
+        self.history.apply(payload)
+        self._state = self.history.state
+        if self._recorder is not None:
+            self._recorder.record(payload)
+        try:
+            self._bus.fire(payload)
+        except Exception as exc:  # a broken view must not leave the run half-reported
+            raise HandlerError(payload.event.value, exc) from exc
+
+    def _where(self) -> tuple[int, int]:
+        loop = self._loop
+        return (loop.epoch, loop.global_step) if loop else (0, 0)
+
+    def _paused(self) -> None:
+        self._emit(RunPaused(*self._where()))
+
+    def _resumed(self) -> None:
+        self._emit(RunResumed(*self._where()))
+
+    def _run(self) -> None:
+        try:
+            self._train()
+        except StopRequested:
+            self._finish(RunStopped(*self._where()))
+        except BaseException as exc:  # the thread must never die silently
+            self.error = exc
+            log.debug("run %s failed", self.run_id, exc_info=exc)
+            self._finish(
+                RunFailed(
+                    *self._where(), describe_failure(exc, self._context()), type(exc).__name__
+                )
+            )
+
+    def _finish(self, payload: Payload) -> None:
+        try:
+            self._emit(payload)
+        except Exception:  # the final event's handler failed; the state is still right
+            log.exception("a handler for %s raised", payload.event.value)
+        finally:
+            if self._recorder is not None:
+                self._recorder.close()
+
+    def _context(self) -> FailureContext:
+        loop, config = self._loop, self.config
+        return FailureContext(
+            epoch=loop.epoch if loop else 0,
+            step=loop.step if loop else 0,
+            lr=loop.lr if loop else config.lr,
+            optimizer=config.optimizer,
+            batch_size=config.batch_size,
+            device=str(self._setup.device) if self._setup else config.device,
+        )
+
+    def _train(self) -> None:
+        parts = self.prepare()
+        self._setup = setup_device(self.config.device, self.config.amp)
+        torch.manual_seed(self.config.seed)  # dropout and other randomness per seed
+        loop = TrainingLoop(parts, self.config, self._setup, self._control, self._emit)
+        if self.config.runs_dir:
+            self._recorder = RunRecorder(Path(self.config.runs_dir) / self.run_id, self.config)
+        self._loop = loop
+        self._emit(self._started(parts, loop))
+        best_acc, best_state = -1.0, None
+        for epoch in range(1, self.config.epochs + 1):
+            self._emit(EpochStarted(epoch, self.config.epochs))
+            stats = loop.run_epoch(epoch)
+            result, embedding = loop.evaluate_val()
+            self._emit(
+                EvaluationCompleted(
+                    epoch=epoch,
+                    global_step=loop.global_step,
+                    train_loss=stats.loss,
+                    train_acc=stats.acc,
+                    val_loss=result.loss,
+                    val_acc=result.acc,
+                    confusion=readonly(result.confusion),
+                    precision=readonly(result.precision),
+                    recall=readonly(result.recall),
+                    val_predictions=readonly(result.predictions),
+                    embedding=embedding,
+                )
+            )
+            if result.acc > best_acc:
+                best_acc, best_state = result.acc, _cpu_copy(parts.model)
+                self._save_checkpoint(parts, epoch, result.acc)
+        if best_state is not None:
+            parts.model.load_state_dict(best_state)
+        test = loop.evaluate_test()
+        self._emit(
+            RunCompleted(
+                epoch=self.config.epochs,
+                global_step=loop.global_step,
+                best_val_acc=best_acc,
+                test=None
+                if test is None
+                else TestMetrics(test.loss, test.acc, readonly(test.confusion), test.n),
+            )
+        )
+
+    def _started(self, parts: TrainingParts, loop: TrainingLoop) -> RunStarted:
+        summary = summarize(parts.groups)
+        return RunStarted(
+            run_id=self.run_id,
+            config=self.config.to_dict(),
+            class_names=parts.class_names,
+            n_train=parts.n_train,
+            n_val=parts.n_val,
+            steps_per_epoch=loop.steps_per_epoch,
+            total_epochs=self.config.epochs,
+            device=str(self._setup),
+            run_dir=str(self.run_dir) if self.run_dir else None,
+            trainable_params=summary.trainable_params,
+            frozen_params=summary.frozen_params,
+        )
+
+    def _save_checkpoint(self, parts: TrainingParts, epoch: int, val_acc: float) -> None:
+        if self._recorder is None:
+            return
+        path = self._recorder.save_checkpoint(
+            parts.model,
+            class_names=parts.class_names,
+            preprocessing=parts.preprocessing,
+            config=self.config,
+            epoch=epoch,
+            val_acc=val_acc,
+        )
+        self._emit(CheckpointSaved(epoch=epoch, path=str(path), val_acc=val_acc))
+
+
+def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights, copied off the device (the best epoch, restored at the end)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

@@ -1,0 +1,254 @@
+"""TransferLab: the seven steps in one widget, the trainer and the event pump.
+
+Data flows one way: the panels' traits become a :class:`RunConfig`, a ``Trainer``
+runs it on its own thread, its events go through the :class:`EventPump` to the
+:class:`LiveView`, which draws them. Nothing heavy happens at construction: the
+model and data load when a run (or the LR finder) starts, on the trainer's thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from lab.core.config import RunConfig
+from lab.core.engine import Trainer
+from lab.core.history import RunHistory
+from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
+from lab.ui.compare_panel import ComparePanel
+from lab.ui.data_panel import DataPanel
+from lab.ui.live import LiveView
+from lab.ui.messages import (
+    LRFinderDone,
+    LRFinderFailed,
+    LRFinderStarted,
+    NewRun,
+    Notice,
+    RunEvent,
+)
+from lab.ui.model_panel import ModelPanel
+from lab.ui.pump import EventPump
+from lab.ui.results_panel import ResultsPanel
+from lab.ui.test_panel import TestPanel
+from lab.ui.train_panel import TrainPanel
+from lab.ui.val_images import validation_images
+from lab.ui.widgets_common import with_classes
+
+#: Builds the trainer for a config; tests pass one that returns a tiny model's trainer.
+TrainerFactory = Callable[[RunConfig], Trainer]
+
+INTRO = (
+    "<p>Pick a pretrained <b>model</b> (1) and your <b>data</b> (2), "
+    "decide what trains (3), then press <b>Start</b> (4) and watch the results (5). "
+    "Compare runs (6) and try the model on your own images (7).</p>"
+)
+ACTIVE = ("running", "paused")
+
+
+class TransferLab(widgets.VBox):
+    """The whole lab. ``TransferLab()`` in a notebook cell shows it.
+
+    ``trainer_factory`` builds a trainer from a config (default: ``Trainer(config)``);
+    ``live=False`` keeps the pump thread off so tests drain it by hand.
+    """
+
+    def __init__(
+        self,
+        trainer_factory: TrainerFactory | None = None,
+        runs_dir: str | None = "runs",
+        live: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.trainer_factory: TrainerFactory = trainer_factory or Trainer
+        self.runs_dir, self.live = runs_dir, live
+        self.trainer: Trainer | None = None
+        self._lr_thread: threading.Thread | None = None
+        self._run_count = 0
+        self._build_panels()
+        self.view = LiveView(
+            self.train_panel, self.results_panel, self.compare_panel, self.test_panel
+        )
+        self.pump = EventPump(self.view.apply, on_error=self.view.failed)
+        for panel in (self.results_panel, self.compare_panel):
+            panel.post = self.pump.submit
+        self._wire()
+        self.children = self._layout()
+        with_classes(self, "tl-app")
+
+    # -- construction -------------------------------------------------------------
+    def _build_panels(self) -> None:
+        self.model_panel = ModelPanel()
+        self.data_panel = DataPanel()
+        self.approach_panel = ApproachPanel()
+        self.train_panel = TrainPanel()
+        self.results_panel = ResultsPanel()
+        self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
+        export_dir = Path(self.runs_dir or ".") / "exports"
+        self.test_panel = TestPanel(trainer=lambda: self.trainer, export_dir=export_dir)
+
+    def _wire(self) -> None:
+        widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
+        widgets.dlink((self.model_panel, "model_key"), (self.data_panel, "model_key"))
+        self.data_panel.observe(self._on_num_classes_changed, "num_classes")
+        # One learning rate: the approach panel calls it the head LR, training calls it LR.
+        widgets.link((self.approach_panel, "head_lr"), (self.train_panel, "lr"))
+        train = self.train_panel
+        train.start_button.on_click(lambda _b: self.start())
+        train.pause_button.on_click(lambda _b: self.pause())
+        train.resume_button.on_click(lambda _b: self.resume())
+        train.stop_button.on_click(lambda _b: self.stop())
+        train.lr_button.on_click(lambda _b: self.find_lr())
+
+    def _layout(self) -> list[widgets.Widget]:
+        setup = with_classes(
+            widgets.Accordion(children=[self.model_panel, self.data_panel, self.approach_panel]),
+            "tl-setup",
+        )
+        for i, title in enumerate(("1 · Model", "2 · Data", "3 · Approach and freezing")):
+            setup.set_title(i, title)
+        setup.selected_index = 0
+        self.outputs = with_classes(
+            widgets.Tab(children=[self.results_panel, self.compare_panel, self.test_panel]),
+            "tl-outputs",
+        )
+        for i, title in enumerate(("5 · Live results", "6 · Compare runs", "7 · Test and use")):
+            self.outputs.set_title(i, title)
+        self.outputs.observe(self._on_selected_index_changed, "selected_index")
+        return [widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
+
+    def _on_selected_index_changed(self, change: dict[str, Any]) -> None:
+        # Plots are made when first shown: each live plotly figure loads its own copy of
+        # plotly.js in the browser, and several loading at once can time out there.
+        if self.outputs.children[change["new"] or 0] is self.compare_panel:
+            self.compare_panel.ensure_figure()
+
+    def _on_num_classes_changed(self, change: dict[str, Any]) -> None:
+        if change["new"] >= 2:
+            self.approach_panel.num_classes = change["new"]
+
+    # -- configuration ------------------------------------------------------------
+    def config(self) -> RunConfig:
+        """The run configuration the panels describe now (raises if a value is invalid)."""
+        model, approach, train = self.model_panel, self.approach_panel, self.train_panel
+        return RunConfig(
+            model=model.model_key,
+            pretrained=model.pretrained,
+            data=self.data_panel.spec(),
+            approach=approach.approach,
+            trainable_groups=approach.trainable_groups,
+            epochs=train.epochs,
+            batch_size=train.batch_size,
+            optimizer=train.optimizer,
+            lr=train.lr,
+            backbone_lr_factor=approach.backbone_lr_factor,
+            schedule=train.schedule,
+            embedding=self.results_panel.embedding,
+            runs_dir=self.runs_dir,
+        )
+
+    def _run_name(self, config: RunConfig) -> str:
+        self._run_count += 1
+        approach = APPROACH_LABELS.get(config.approach, config.approach)
+        return f"{self._run_count} · {approach} · {config.model.split('.')[0]}"
+
+    # -- controls (kernel main thread) --------------------------------------------
+    def _notice(self, text: str, level: str = "warning") -> None:
+        self.pump.submit(Notice(text, level))
+
+    def start(self) -> Trainer | None:
+        """Start a run with the current settings; returns its trainer (None if refused)."""
+        current = self.trainer
+        if current is not None and current.state in ACTIVE:
+            self._notice(
+                f"A run is already {current.state}: it keeps going and nothing is lost. "
+                "Press Stop first to start a new run."
+            )
+            return None
+        if self._lr_thread is not None and self._lr_thread.is_alive():
+            self._notice("The learning-rate finder is still running: Start again when it is done.")
+            return None
+        try:
+            config = self.config()
+            trainer = self.trainer_factory(config)
+        except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
+            self._notice(f"Could not start: {error}", "error")
+            return None
+        self.trainer = trainer
+        self.results_panel.ensure_figure()
+        history = RunHistory(name=self._run_name(config))
+        if self.live:
+            self.pump.start()
+        # The images are looked up after RUN_STARTED, when the trainer has built its data.
+        self.pump.submit(NewRun(history, images=lambda: validation_images(trainer.parts.val)))
+        # O(1) on the trainer thread: tag the event with its run and queue it.
+        trainer.on(None, lambda payload: self.pump.put(RunEvent(history, payload)))
+        trainer.start()
+        return trainer
+
+    def pause(self) -> None:
+        """Pause the run after its current step."""
+        if self._check_state("Pause", ("running",)):
+            assert self.trainer is not None
+            self.trainer.pause()
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        if self._check_state("Resume", ("paused",)):
+            assert self.trainer is not None
+            self.trainer.resume()
+
+    def stop(self) -> None:
+        """Stop the run after its current step; what it learned is kept."""
+        if self._check_state("Stop", ACTIVE):
+            assert self.trainer is not None
+            self.trainer.stop()
+
+    def _check_state(self, action: str, allowed: tuple[str, ...]) -> bool:
+        state = self.trainer.state if self.trainer is not None else "idle"
+        if state in allowed:
+            return True
+        self._notice(f"{action} does nothing now: the run is {state}.", "info")
+        return False
+
+    def find_lr(self) -> None:
+        """Sweep learning rates on a fresh trainer in the background; the plot follows."""
+        if self.trainer is not None and self.trainer.state in ACTIVE:
+            self._notice("Stop the run before looking for a learning rate.")
+            return
+        if self._lr_thread is not None and self._lr_thread.is_alive():
+            return
+        try:
+            trainer = self.trainer_factory(self.config().replace(runs_dir=None))
+        except Exception as error:  # noqa: BLE001
+            self._notice(f"Could not start the LR finder: {error}", "error")
+            return
+        self.train_panel.ensure_lr_figure()
+        if self.live:
+            self.pump.start()
+        self.pump.submit(LRFinderStarted())
+        self._lr_thread = threading.Thread(
+            target=self._sweep, args=(trainer,), name="transfer-lab-lr-finder", daemon=True
+        )
+        self._lr_thread.start()
+
+    def _sweep(self, trainer: Trainer) -> None:
+        try:
+            result = trainer.find_lr()
+        except Exception as error:  # noqa: BLE001 - reported in the panel
+            self.pump.put(LRFinderFailed(f"The LR finder failed: {error}"))
+            return
+        suggested = float(result.suggested_lr) if result.suggested_lr else None
+        self.pump.put(LRFinderDone(list(result.lrs), list(result.losses), suggested))
+
+    def close(self) -> None:
+        """Stop the run and the pump, and close every widget."""
+        if self.trainer is not None:
+            self.trainer.stop()
+            self.trainer.join(5)
+        self.pump.stop()
+        super().close()

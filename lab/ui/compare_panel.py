@@ -1,0 +1,149 @@
+"""Step 6: overlay the validation curves of several runs and list their results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from lab.core.history import RunHistory
+from lab.core.runs import list_runs, read_history
+from lab.plots import RESULT_COLUMNS, compare_figure, results_table
+from lab.ui.pump import Sends
+from lab.ui.run_help import run_help_line
+from lab.ui.widgets_common import html_table, with_classes
+
+
+@dataclass(frozen=True)
+class CompareChanged:
+    """The selection changed: redraw the overlay and the table."""
+
+
+@dataclass(frozen=True)
+class SavedRunsLoaded:
+    """Histories read from the runs directory, to add to the list."""
+
+    histories: tuple[RunHistory, ...]
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if "acc" in column:
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+class ComparePanel(widgets.VBox):
+    """Runs of this session (and saved ones) side by side."""
+
+    def __init__(
+        self,
+        post: Callable[[Any], None] | None = None,
+        runs_dir: str | None = "runs",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.post: Callable[[Any], None] = post or (lambda item: None)
+        self.runs_dir = runs_dir
+        self.runs: dict[str, RunHistory] = {}
+        self._drawing = False  # set while the pump changes the list: not a user request
+        self.select = with_classes(
+            widgets.SelectMultiple(options=[], rows=5, description="runs"), "tl-compare-select"
+        )
+        self.select.observe(self._on_selection_changed, "value")
+        self.load_button = with_classes(
+            widgets.Button(description="Load saved runs", icon="folder-open"), "tl-compare-load"
+        )
+        self.load_button.on_click(self._on_load_clicked)
+        self.info = with_classes(widgets.HTML(""), "tl-compare-info")
+        # Made on first use: every live plotly figure costs the page a copy of plotly.js.
+        self.figure: go.FigureWidget | None = None
+        self.plot_box = widgets.VBox([])
+        self.table = with_classes(widgets.HTML(self._table([])), "tl-compare-table")
+        self.children = [
+            with_classes(widgets.HTML("<h3>6 · Compare runs</h3>"), "tl-panel-title"),
+            run_help_line("compare"),
+            widgets.HBox([self.select, self.load_button]),
+            self.info,
+            self.plot_box,
+            self.table,
+        ]
+        with_classes(self, "tl-panel", "tl-compare-panel")
+
+    # -- user actions (main thread): post, never draw --------------------------------
+    def _on_selection_changed(self, change: dict[str, Any]) -> None:
+        if not self._drawing:
+            self.post(CompareChanged())
+
+    def ensure_figure(self) -> go.FigureWidget:
+        """Create the overlay plot (main thread: when first shown or runs are loaded)."""
+        if self.figure is None:
+            figure = go.FigureWidget(compare_figure(self.selected()))
+            self.figure = with_classes(figure, "tl-compare-plot")
+            self.plot_box.children = [self.figure]
+        return self.figure
+
+    def _on_load_clicked(self, _button: widgets.Button) -> None:
+        self.ensure_figure()
+        if not self.runs_dir:
+            self.post(SavedRunsLoaded(()))
+            return
+        histories = []
+        for path in list_runs(self.runs_dir):
+            try:
+                histories.append(read_history(Path(path) / "metrics.jsonl", name=path.name))
+            except (OSError, ValueError, KeyError):
+                continue  # a half-written or foreign folder: skip it, keep the rest
+        self.post(SavedRunsLoaded(tuple(histories)))
+
+    # -- written by the pump ------------------------------------------------------
+    def handles(self, item: Any) -> bool:
+        return isinstance(item, CompareChanged | SavedRunsLoaded)
+
+    def handle(self, item: Any, sends: Sends) -> None:
+        if isinstance(item, SavedRunsLoaded):
+            for history in item.histories:
+                self.runs.setdefault(history.name, history)
+            where = self.runs_dir or "no runs directory"
+            text = f"{len(item.histories)} saved run(s) found in {where}."
+            sends.set(self.info, value=text)
+            self._set_list(sends, options=list(self.runs))
+        self._redraw(sends)
+
+    def add_run(self, history: RunHistory, sends: Sends) -> None:
+        """A run of this session ended: list it and select it."""
+        self.runs[history.name] = history
+        selected = [*self.select.value, history.name]
+        self._set_list(sends, options=list(self.runs), value=tuple(dict.fromkeys(selected)))
+        self._redraw(sends)
+
+    def _set_list(self, sends: Sends, **values: Any) -> None:
+        self._drawing = True
+        try:
+            sends.set(self.select, **values)
+        finally:
+            self._drawing = False
+
+    def selected(self) -> list[RunHistory]:
+        """The histories currently selected, in list order."""
+        return [self.runs[name] for name in self.select.value if name in self.runs]
+
+    def _redraw(self, sends: Sends) -> None:
+        runs = self.selected()
+        if self.figure is not None:
+            sends.replace_traces(self.figure, compare_figure(runs).data)
+        sends.set(self.table, value=self._table(runs))
+
+    @staticmethod
+    def _table(runs: Sequence[RunHistory]) -> str:
+        rows = [[_cell(c, row[c]) for c in RESULT_COLUMNS] for row in results_table(runs)]
+        if not rows:
+            return "<i>Finish or stop a run (or load saved runs) to compare it here.</i>"
+        return html_table(RESULT_COLUMNS, rows)

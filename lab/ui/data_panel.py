@@ -1,0 +1,382 @@
+"""Step 2 of the lab: choose the data, look at it, and decide how much of it to use.
+
+Loading is an explicit action (the Load button or :meth:`DataPanel.load`), so building
+the panel reads no images. Errors from the data layer are shown in the panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+from traitlets import Any as AnyTrait
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+
+from lab.core import catalog
+from lab.core.data import (
+    DataError,
+    DataSpec,
+    augmented_samples,
+    build_transform,
+    list_datasets,
+    load_dataset,
+    split_indices,
+)
+from lab.ui.help_texts import HELP
+from lab.ui.widgets_common import (
+    clear_error,
+    error_box,
+    help_line,
+    image_grid_png,
+    panel_title,
+    show_error,
+    show_png,
+    sync_figure,
+    with_classes,
+)
+
+FOLDER = "folder"
+#: How many images per class the preview grid shows, and for how many classes at most.
+PREVIEW_PER_CLASS = 6
+PREVIEW_MAX_CLASSES = 10
+AUGMENT_SAMPLES = 8
+#: Crop sizes offered besides the weights' own: small ones train much faster on a CPU.
+IMAGE_SIZES = (64, 96, 128, 160, 224)
+_SPLITS = ("train", "val", "test")
+_SPLIT_COLOURS = {"train": "#1e88e5", "val": "#fb8c00", "test": "#8e24aa"}
+
+
+def dataset_options() -> list[tuple[str, str]]:
+    """Dropdown options (label, name): built-ins first, downloads marked, then a folder."""
+    options = []
+    for info in sorted(list_datasets(), key=lambda i: not i.offline):
+        if info.name == FOLDER:
+            continue
+        suffix = "" if info.offline else " · needs download"
+        options.append((f"{info.title}{suffix}", info.name))
+    options.append(("Image folder…", FOLDER))
+    return options
+
+
+class DataPanel(widgets.VBox):
+    """Choose and inspect the data; :meth:`spec` is what a run is configured with."""
+
+    dataset_name = Unicode("animal_shapes", help="Name of the data set (see list_datasets()).")
+    path = Unicode("", help="Folder with one sub-folder per class (for the 'folder' data set).")
+    n_per_class = Int(100, help="Training images per class (validation/test stay fixed).")
+    val_fraction = Float(0.2, help="Share of each class held out for validation.")
+    test_fraction = Float(0.2, help="Share of each class held out for the final test.")
+    seed = Int(0, help="Seed of the split (and of the preview's random choices).")
+    augment = Bool(False, help="Augment training images (random crop, flip, colour).")
+    image_size = Int(0, help="Crop size fed to the model in pixels (0: the weights' own size).")
+    model_key = Unicode(catalog.DEFAULT_MODEL, help="Model whose preprocessing the preview uses.")
+    num_classes = Int(0, help="Number of classes of the loaded data set (0: none loaded).")
+    dataset = AnyTrait(None, allow_none=True, help="The loaded ImageDataset, or None.")
+
+    def __init__(self, title: bool = False, **kwargs: Any) -> None:
+        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits."""
+        self._ready = False
+        super().__init__(**kwargs)
+        self.dataset = None
+        self._build_controls()
+        self.class_chart = self._build_chart()
+        self.children = [
+            *panel_title("2 · Data", title),
+            help_line("dataset"),
+            widgets.HBox([self.dataset_select, self.path_text, self.load_button]),
+            self.status,
+            self.error,
+            widgets.HBox([self.n_slider, self.val_slider, self.test_slider]),
+            self.size_select,
+            self.split_sizes,
+            self.class_chart,
+            self.preview,
+            self.augment_check,
+            self.augment_preview,
+        ]
+        with_classes(self, "tl-panel", "tl-data-panel")
+        self._ready = True
+        self._on_dataset_name_changed({"new": self.dataset_name})
+
+    # -- construction -------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.dataset_select = with_classes(
+            widgets.Dropdown(
+                options=dataset_options(), description="data set", tooltip=HELP["dataset"]
+            ),
+            "tl-dataset-select",
+        )
+        widgets.link((self, "dataset_name"), (self.dataset_select, "value"))
+        self.path_text = with_classes(
+            widgets.Text(placeholder="/path/to/folder", description="path", tooltip=HELP["folder"]),
+            "tl-folder-path",
+        )
+        widgets.link((self, "path"), (self.path_text, "value"))
+        self.load_button = with_classes(
+            widgets.Button(description="Load & preview", icon="eye", tooltip=HELP["load"]),
+            "tl-load-button",
+        )
+        self.load_button.on_click(lambda _: self.load())
+        self.status = with_classes(widgets.HTML(), "tl-data-status")
+        self.error = error_box()
+        self.n_slider = with_classes(
+            widgets.IntSlider(
+                min=1,
+                max=max(self.n_per_class, 500),
+                description="n per class",
+                tooltip=HELP["n_per_class"],
+                continuous_update=False,
+            ),
+            "tl-n-per-class",
+        )
+        widgets.link((self, "n_per_class"), (self.n_slider, "value"))
+        # Slider ranges keep val + test below 1, so every class keeps training images.
+        self.val_slider = self._fraction_slider("val fraction", 0.5, "val_fraction")
+        self.test_slider = self._fraction_slider("test fraction", 0.4, "test_fraction")
+        self.size_select = with_classes(
+            widgets.Dropdown(
+                options=[("model's own", 0)] + [(f"{n} px", n) for n in IMAGE_SIZES],
+                description="image size",
+                tooltip=HELP["image_size"],
+            ),
+            "tl-image-size",
+        )
+        widgets.link((self, "image_size"), (self.size_select, "value"))
+        self.split_sizes = with_classes(widgets.HTML(), "tl-split-sizes")
+        self.split_sizes.tooltip = HELP["splits"]
+        self.preview = with_classes(widgets.Image(format="png"), "tl-preview")
+        self.preview.layout.display = "none"
+        self.augment_check = with_classes(
+            widgets.Checkbox(description="augment training images", tooltip=HELP["augment"]),
+            "tl-augment",
+        )
+        widgets.link((self, "augment"), (self.augment_check, "value"))
+        self.augment_preview = with_classes(widgets.Image(format="png"), "tl-augment-preview")
+        self.augment_preview.layout.display = "none"
+
+    def _fraction_slider(self, label: str, upper: float, trait: str) -> widgets.FloatSlider:
+        slider = widgets.FloatSlider(
+            min=0.05,
+            max=upper,
+            step=0.05,
+            description=label,
+            tooltip=HELP[trait],
+            continuous_update=False,
+            readout_format=".2f",
+        )
+        widgets.link((self, trait), (slider, "value"))
+        return with_classes(slider, f"tl-{trait.replace('_', '-')}")
+
+    def _build_chart(self) -> go.FigureWidget:
+        bars = [
+            go.Bar(name=split, marker_color=_SPLIT_COLOURS[split], x=[], y=[]) for split in _SPLITS
+        ]
+        chart = go.FigureWidget(data=bars)
+        chart.update_layout(
+            barmode="stack",
+            height=260,
+            margin={"l": 40, "r": 10, "t": 30, "b": 60},
+            title={"text": "images per class", "font": {"size": 12}},
+            legend={"orientation": "h", "y": 1.15, "x": 1, "xanchor": "right"},
+        )
+        chart.layout.yaxis.title.text = "images"
+        sync_figure(chart)
+        return with_classes(chart, "tl-class-chart")
+
+    # -- rules --------------------------------------------------------------------
+    @validate("n_per_class")
+    def _validate_n_per_class(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"n_per_class={value}: choose at least 1 image per class")
+        return value
+
+    @validate("val_fraction", "test_fraction")
+    def _validate_fraction(self, proposal: dict[str, Any]) -> float:
+        name, value = proposal["trait"].name, float(proposal["value"])
+        other = self.test_fraction if name == "val_fraction" else self.val_fraction
+        if not 0.0 <= value < 1.0 or value + other >= 1.0:
+            raise TraitError(
+                f"{name}={value}: choose a fraction in [0, 1) that keeps val_fraction + "
+                f"test_fraction below 1 (the other one is {other})"
+            )
+        return value
+
+    @validate("image_size")
+    def _validate_image_size(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise TraitError(
+                f"image_size={value}: choose a number of pixels, or 0 for the model's own"
+            )
+        return value
+
+    @validate("dataset_name")
+    def _validate_dataset_name(self, proposal: dict[str, Any]) -> str:
+        names = [name for _, name in dataset_options()]
+        if proposal["value"] not in names:
+            raise TraitError(f"dataset_name={proposal['value']!r}: choose one of {names}")
+        return str(proposal["value"])
+
+    # -- handlers -----------------------------------------------------------------
+    @observe("dataset_name")
+    def _on_dataset_name_changed(self, change: dict[str, Any]) -> None:
+        if not self._ready:
+            return
+        self.path_text.layout.display = None if change["new"] == FOLDER else "none"
+        self._forget_dataset("Press <b>Load &amp; preview</b> to read the data set.")
+
+    @observe("path")
+    def _on_path_changed(self, change: dict[str, Any]) -> None:
+        if self._ready and self.dataset_name == FOLDER and self.dataset is not None:
+            self._forget_dataset("The folder changed: press <b>Load &amp; preview</b>.")
+
+    @observe("n_per_class", "val_fraction", "test_fraction", "seed")
+    def _on_split_changed(self, change: dict[str, Any]) -> None:
+        if not self._ready:
+            return
+        if change["name"] != "n_per_class" and self.dataset is not None:
+            self._fit_slider(self.dataset)
+        self._render_splits()
+
+    @observe("augment", "model_key", "image_size")
+    def _on_augment_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._render_augmented()
+
+    # -- public -------------------------------------------------------------------
+    def load(self) -> bool:
+        """Read the chosen data set and draw its previews; False (and a message) on error."""
+        clear_error(self.error)
+        self.status.value = f"Loading <b>{self.dataset_name}</b>…"
+        try:
+            if self.dataset_name == FOLDER and not self.path.strip():
+                raise DataError(
+                    "path='': type the folder that holds one sub-folder of images per class"
+                )
+            path = self.path.strip() if self.dataset_name == FOLDER else None
+            dataset = load_dataset(self.dataset_name, path=path)
+        except DataError as error:
+            return self._fail(str(error))
+        except Exception as error:  # noqa: BLE001 - the panel shows it instead of a traceback
+            return self._fail(f"could not load {self.dataset_name!r}: {error}")
+        with self.hold_sync():
+            self.dataset = dataset
+            self.num_classes = len(dataset.class_names)
+            self._fit_slider(dataset)
+            self._render_status(dataset)
+            self._render_preview(dataset)
+            self._render_splits()
+            self._render_augmented()
+        return True
+
+    def spec(self) -> DataSpec:
+        """The data part of a run configuration, from the current controls."""
+        return DataSpec(
+            name=self.dataset_name,
+            path=self.path.strip() if self.dataset_name == FOLDER else None,
+            n_per_class=self.n_per_class,
+            val_fraction=self.val_fraction,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+            image_size=self.image_size or None,
+            augment=self.augment,
+        )
+
+    def split_counts(self) -> dict[str, np.ndarray] | None:
+        """Images per class in each split for the current settings (None if none loaded)."""
+        if self.dataset is None:
+            return None
+        labels = np.asarray(self.dataset.labels)
+        splits = split_indices(
+            labels, self.val_fraction, self.test_fraction, self.n_per_class, self.seed
+        )
+        return {
+            name: np.bincount(labels[getattr(splits, name)], minlength=self.num_classes)
+            for name in _SPLITS
+        }
+
+    # -- drawing ------------------------------------------------------------------
+    def _fail(self, message: str) -> bool:
+        show_error(self.error, message)
+        self._forget_dataset("No data set loaded.", keep_error=True)
+        return False
+
+    def _forget_dataset(self, status: str, keep_error: bool = False) -> None:
+        with self.hold_sync():
+            self.dataset = None
+            self.num_classes = 0
+            if not keep_error:
+                clear_error(self.error)
+            self.status.value = status
+            self.split_sizes.value = ""
+            self.preview.layout.display = "none"
+            self.augment_preview.layout.display = "none"
+            with self.class_chart.batch_update():
+                for bar in self.class_chart.data:
+                    bar.x, bar.y = [], []
+            sync_figure(self.class_chart)
+
+    def _fit_slider(self, dataset: Any) -> None:
+        # The most training images any class has: larger n_per_class changes nothing.
+        labels = np.asarray(dataset.labels)
+        try:
+            splits = split_indices(labels, self.val_fraction, self.test_fraction, None, self.seed)
+        except DataError:
+            return  # _render_splits shows the message
+        self.n_slider.max = max(int(np.bincount(labels[splits.train]).max()), 1)
+
+    def _render_status(self, dataset: Any) -> None:
+        skipped = len(getattr(dataset, "skipped", []))
+        note = f" · {skipped} unreadable file(s) skipped" if skipped else ""
+        self.status.value = (
+            f"<b>{self.dataset_name}</b>: {len(dataset):,} images · "
+            f"{len(dataset.class_names)} classes{note}"
+        )
+
+    def _render_preview(self, dataset: Any) -> None:
+        samples = dataset.samples_per_class(PREVIEW_PER_CLASS, seed=self.seed)
+        classes = list(range(len(dataset.class_names)))[:PREVIEW_MAX_CLASSES]
+        rows = [
+            (dataset.class_names[c], [dataset.image(int(i)) for i in samples[c]]) for c in classes
+        ]
+        show_png(self.preview, image_grid_png(rows))
+
+    def _render_splits(self) -> None:
+        try:
+            counts = self.split_counts()
+        except DataError as error:
+            show_error(self.error, str(error))
+            return
+        if counts is None or self.dataset is None:
+            return
+        clear_error(self.error)
+        totals = {name: int(values.sum()) for name, values in counts.items()}
+        self.split_sizes.value = (
+            f"train <b>{totals['train']:,}</b> · validation <b>{totals['val']:,}</b> · "
+            f"test <b>{totals['test']:,}</b> images"
+        )
+        names = list(self.dataset.class_names)
+        with self.class_chart.batch_update():
+            for bar, split in zip(self.class_chart.data, _SPLITS, strict=True):
+                bar.x, bar.y = names, counts[split].tolist()
+        sync_figure(self.class_chart)
+
+    def _render_augmented(self) -> None:
+        if self.dataset is None or not self.augment:
+            self.augment_preview.layout.display = "none"
+            return
+        try:
+            preproc = catalog.preprocessing(self.model_key)
+            transform = build_transform(
+                preproc, image_size=self.image_size or None, augment=True, train=True
+            )
+            index = int(self.dataset.samples_per_class(1, seed=self.seed)[0][0])
+            images = augmented_samples(self.dataset, index, AUGMENT_SAMPLES, transform, self.seed)
+        except DataError as error:
+            show_error(self.error, str(error))
+            return
+        rows = [("original", [self.dataset.image(index)]), ("augmented", images)]
+        show_png(self.augment_preview, image_grid_png(rows, cell=96))

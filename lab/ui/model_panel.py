@@ -1,0 +1,358 @@
+"""Step 1 of the lab: choose a pretrained model from the catalog.
+
+A sortable table, an accuracy-versus-cost scatter (click a point to choose it) and
+filters. Construction only reads catalog metadata; no model is built here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+from traitlets import Bool, Float, TraitError, Unicode, observe, validate
+
+from lab.core import catalog
+from lab.ui.help_texts import HELP
+from lab.ui.widgets_common import (
+    format_count,
+    help_line,
+    html_table,
+    panel_title,
+    sync_figure,
+    with_classes,
+)
+
+#: Columns the table can be sorted by: label -> (entry attribute, largest first).
+SORT_COLUMNS: dict[str, tuple[str, bool]] = {
+    "ImageNet acc@1": ("acc1", True),
+    "parameters": ("params", False),
+    "file size": ("file_size_mb", False),
+    "GFLOPs": ("gflops", False),
+    "name": ("key", False),
+}
+#: Horizontal axes of the scatter: label -> (entry attribute, scale to display units).
+X_AXES: dict[str, tuple[str, float]] = {
+    "parameters (M)": ("params", 1e-6),
+    "file size (MB)": ("file_size_mb", 1.0),
+    "GFLOPs": ("gflops", 1.0),
+}
+_AVAILABILITY_COLOURS = {"offline": "#2e7d32", "cached": "#1565c0", "download": "#9e9e9e"}
+
+
+def _number(value: Any) -> float | None:
+    """Catalog numbers may be missing (None or NaN) for some entries."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _cell(value: Any, fmt: Callable[[float], str]) -> str:
+    number = _number(value)
+    return "–" if number is None else fmt(number)
+
+
+def _scatter_title() -> str:
+    legend = " ".join(
+        f'<span style="color:{colour}">●</span> {name}'
+        for name, colour in _AVAILABILITY_COLOURS.items()
+    )
+    return f"accuracy vs cost · click a point to choose · {legend}"
+
+
+class ModelPanel(widgets.VBox):
+    """Choose the model: ``model_key`` and ``pretrained`` are what the rest of the lab reads."""
+
+    model_key = Unicode(catalog.DEFAULT_MODEL, help="Catalog key of the chosen model.")
+    pretrained = Bool(True, help="Start from pretrained weights (False: random init).")
+    offline_only = Bool(True, help="List only models usable without a network.")
+    max_size_mb = Float(1e6, help="List only models whose weights file is at most this big.")
+    sort_by = Unicode("ImageNet acc@1", help=f"Table sort column: one of {list(SORT_COLUMNS)}.")
+    x_axis = Unicode("parameters (M)", help=f"Scatter x axis: one of {list(X_AXES)}.")
+
+    def __init__(self, title: bool = False, **kwargs: Any) -> None:
+        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits."""
+        self._ready = False
+        super().__init__(**kwargs)
+        self._entries = list(catalog.list_models())
+        self._availability: dict[str, str] = {}
+        self._visible: list[Any] = []
+        self._syncing = False
+        self._build_controls()
+        self._build_scatter()
+        self.children = [
+            *panel_title("1 · Model", title),
+            help_line("model"),
+            widgets.HBox([self.select, self.random_init]),
+            self.info,
+            widgets.HBox([self.offline_check, self.size_slider]),
+            widgets.HBox([self.sort_dropdown, self.axis_toggle]),
+            self.table,
+            self.scatter,
+        ]
+        with_classes(self, "tl-panel", "tl-model-panel")
+        self._ready = True
+        self.refresh()
+
+    # -- construction -------------------------------------------------------------
+    def _build_controls(self) -> None:
+        sizes = [s for e in self._entries if (s := _number(e.file_size_mb)) is not None]
+        low, high = (min(sizes), max(sizes)) if sizes else (1.0, 1000.0)
+        if self.max_size_mb > high:
+            self.max_size_mb = high
+        self.select = with_classes(
+            widgets.Dropdown(description="model", tooltip=HELP["model"]), "tl-model-select"
+        )
+        self.select.observe(self._on_select_changed, "value")
+        self.random_init = with_classes(
+            widgets.ToggleButton(description="random init", tooltip=HELP["random_init"]),
+            "tl-random-init",
+        )
+        widgets.link(
+            (self, "pretrained"),
+            (self.random_init, "value"),
+            transform=(lambda v: not v, lambda v: not v),
+        )
+        self.info = with_classes(widgets.HTML(), "tl-model-info")
+        self.offline_check = with_classes(
+            widgets.Checkbox(description="usable offline only", tooltip=HELP["offline_only"]),
+            "tl-offline-only",
+        )
+        widgets.link((self, "offline_only"), (self.offline_check, "value"))
+        # Sizes span two orders of magnitude, so a log slider keeps small models reachable.
+        self.size_slider = with_classes(
+            widgets.FloatLogSlider(
+                value=self.max_size_mb,
+                base=10,
+                min=math.log10(max(low, 0.1)),
+                max=math.log10(high) + 1e-6,
+                step=0.02,
+                description="max MB",
+                readout_format=".0f",
+                tooltip=HELP["max_size"],
+            ),
+            "tl-max-size",
+        )
+        widgets.link((self, "max_size_mb"), (self.size_slider, "value"))
+        self.sort_dropdown = with_classes(
+            widgets.Dropdown(options=list(SORT_COLUMNS), description="sort by"), "tl-sort-by"
+        )
+        self.sort_dropdown.tooltip = HELP["sort_by"]
+        widgets.link((self, "sort_by"), (self.sort_dropdown, "value"))
+        self.axis_toggle = with_classes(
+            widgets.ToggleButtons(options=list(X_AXES), tooltip=HELP["x_axis"]), "tl-x-axis"
+        )
+        self.axis_toggle.style.button_width = "auto"
+        widgets.link((self, "x_axis"), (self.axis_toggle, "value"))
+        self.table = with_classes(widgets.HTML(), "tl-model-table")
+
+    def _build_scatter(self) -> None:
+        models = go.Scatter(mode="markers", name="models", marker={"size": 9})
+        chosen = go.Scatter(
+            mode="markers",
+            name="chosen",
+            marker={"size": 18, "symbol": "star", "color": "#d81b60"},
+            hoverinfo="skip",
+        )
+        self.scatter = with_classes(go.FigureWidget(data=[models, chosen]), "tl-model-scatter")
+        self.scatter.update_layout(
+            height=320,
+            margin={"l": 50, "r": 10, "t": 30, "b": 40},
+            showlegend=False,
+            yaxis_title="ImageNet acc@1 (%)",
+            xaxis_type="log",
+            title={"text": _scatter_title(), "font": {"size": 12}},
+        )
+        self.scatter.data[0].on_click(self._on_point_clicked)
+
+    # -- rules --------------------------------------------------------------------
+    @validate("model_key")
+    def _validate_model_key(self, proposal: dict[str, Any]) -> str:
+        key = proposal["value"]
+        try:
+            catalog.get_entry(key)
+        except KeyError as error:
+            message = error.args[0] if error.args else str(error)
+            raise TraitError(f"model_key={key!r}: {message}") from None
+        return str(key)
+
+    @validate("max_size_mb")
+    def _validate_max_size_mb(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"max_size_mb={value}: choose a positive number of megabytes")
+        return value
+
+    @validate("sort_by")
+    def _validate_sort_by(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in SORT_COLUMNS:
+            raise TraitError(f"sort_by={proposal['value']!r}: choose one of {list(SORT_COLUMNS)}")
+        return str(proposal["value"])
+
+    @validate("x_axis")
+    def _validate_x_axis(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in X_AXES:
+            raise TraitError(f"x_axis={proposal['value']!r}: choose one of {list(X_AXES)}")
+        return str(proposal["value"])
+
+    # -- handlers -----------------------------------------------------------------
+    @observe("model_key")
+    def _on_model_key_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._render()
+
+    @observe("pretrained")
+    def _on_pretrained_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._render_info()
+
+    @observe("offline_only", "max_size_mb", "sort_by")
+    def _on_filters_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._apply_filters()
+            self._render()
+
+    @observe("x_axis")
+    def _on_x_axis_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._render()
+
+    def _on_select_changed(self, change: dict[str, Any]) -> None:
+        # Replacing the dropdown's options makes it pick a value itself; only user choices
+        # should reach model_key, hence the _syncing guard instead of widgets.link.
+        if not self._syncing and change["new"] is not None:
+            self.model_key = change["new"]
+
+    def _on_point_clicked(self, trace: Any, points: Any, selector: Any) -> None:
+        """Plotly click callback: choose the model under the clicked point."""
+        indices = list(getattr(points, "point_inds", []) or [])
+        keys = list(self.scatter.data[0].customdata or [])
+        if indices and 0 <= indices[0] < len(keys):
+            self.model_key = str(keys[indices[0]])
+
+    # -- public -------------------------------------------------------------------
+    @property
+    def entry(self) -> Any:
+        """The catalog entry of the chosen model."""
+        return catalog.get_entry(self.model_key)
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the models shown in the table and scatter, in table order."""
+        return [e.key for e in self._visible]
+
+    def availability(self, key: str) -> str:
+        """Availability of model ``key`` as last checked ('offline', 'cached', 'download')."""
+        if key not in self._availability:
+            self._availability[key] = str(catalog.get_entry(key).availability)
+        return self._availability[key]
+
+    def refresh(self) -> None:
+        """Re-check weight availability (e.g. after a download) and redraw everything."""
+        self._availability = {e.key: str(e.availability) for e in self._entries}
+        self._apply_filters()
+        self._render()
+
+    # -- drawing ------------------------------------------------------------------
+    def _apply_filters(self) -> None:
+        def keep(entry: Any) -> bool:
+            if self.offline_only and self.availability(entry.key) == "download":
+                return False
+            size = _number(entry.file_size_mb)
+            return size is None or size <= self.max_size_mb * (1 + 1e-6)
+
+        attribute, descending = SORT_COLUMNS[self.sort_by]
+
+        def order(entry: Any) -> tuple[bool, Any]:
+            value = getattr(entry, attribute)
+            if attribute == "key":
+                return (False, value)
+            number = _number(value)
+            # Missing values sort last in either direction.
+            if number is None:
+                return (True, 0.0)
+            return (False, -number if descending else number)
+
+        self._visible = sorted(filter(keep, self._entries), key=order)
+
+    def _render(self) -> None:
+        with self.hold_sync():
+            self._render_select()
+            self._render_table()
+            self._render_info()
+        self._render_scatter()
+
+    def _label(self, entry: Any) -> str:
+        return f"{entry.key}  ({self.availability(entry.key)})"
+
+    def _render_select(self) -> None:
+        shown = list(self._visible)
+        if self.model_key not in {e.key for e in shown}:
+            # The chosen model stays selectable even when the filters hide it.
+            shown.insert(0, catalog.get_entry(self.model_key))
+        self._syncing = True
+        try:
+            self.select.options = [(self._label(e), e.key) for e in shown]
+            self.select.value = self.model_key
+        finally:
+            self._syncing = False
+
+    def _render_table(self) -> None:
+        header = ["model", "params", "MB", "GFLOPs", "acc@1 %", "weights"]
+        rows = [
+            [
+                e.key,
+                _cell(e.params, format_count),
+                _cell(e.file_size_mb, lambda v: f"{v:.1f}"),
+                _cell(e.gflops, lambda v: f"{v:.2f}"),
+                _cell(e.acc1, lambda v: f"{v:.1f}"),
+                self.availability(e.key),
+            ]
+            for e in self._visible
+        ]
+        keys = self.visible_keys()
+        highlight = keys.index(self.model_key) if self.model_key in keys else -1
+        body = html_table(header, rows, highlight) if rows else "<i>no model matches</i>"
+        self.table.value = f'<div style="max-height:260px;overflow-y:auto">{body}</div>'
+
+    def _render_info(self) -> None:
+        e = catalog.get_entry(self.model_key)
+        available = self.availability(e.key)
+        weights = "random init" if not self.pretrained else f"pretrained weights: {available}"
+        note = ""
+        if self.pretrained and available == "download":
+            note = " · <b>needs internet</b> to download the weights on first use"
+        self.info.value = (
+            f"<b>{e.key}</b> · {_cell(e.params, format_count)} params · "
+            f"{_cell(e.file_size_mb, lambda v: f'{v:.1f}')} MB · "
+            f"{_cell(e.gflops, lambda v: f'{v:.2f}')} GFLOPs · "
+            f"acc@1 {_cell(e.acc1, lambda v: f'{v:.1f}')} % · "
+            f"input {e.input_size} px · {weights}{note}"
+        )
+
+    def _xy(self, entry: Any) -> tuple[float, float] | None:
+        attribute, scale = X_AXES[self.x_axis]
+        x, y = _number(getattr(entry, attribute)), _number(entry.acc1)
+        if x is None or y is None or x <= 0:
+            return None
+        return x * scale, y
+
+    def _render_scatter(self) -> None:
+        points = [(e, xy) for e in self._visible if (xy := self._xy(e)) is not None]
+        chosen = self._xy(catalog.get_entry(self.model_key))
+        with self.scatter.batch_update():
+            models = self.scatter.data[0]
+            models.x = [xy[0] for _, xy in points]
+            models.y = [xy[1] for _, xy in points]
+            models.customdata = [e.key for e, _ in points]
+            models.text = [e.key for e, _ in points]
+            models.hovertemplate = "%{text}<br>x=%{x:.3g}<br>acc@1=%{y:.1f}%<extra></extra>"
+            models.marker.color = [
+                _AVAILABILITY_COLOURS.get(self.availability(e.key), "#9e9e9e") for e, _ in points
+            ]
+            self.scatter.data[1].x = [chosen[0]] if chosen else []
+            self.scatter.data[1].y = [chosen[1]] if chosen else []
+            self.scatter.layout.xaxis.title.text = self.x_axis
+        sync_figure(self.scatter)

@@ -1,0 +1,260 @@
+"""Step 5: live loss/accuracy curves, confusion matrix per epoch, gallery and embedding.
+
+All figures are built once and updated in place by :meth:`ResultsPanel.render`
+(called by the pump). User actions (epoch slider, a click on a confusion cell, the
+misclassified button) are posted to the pump as messages, so the pump stays the only
+writer of these widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+from traitlets import Bool, Int, Unicode, observe, validate
+
+from lab.core.events import EvaluationCompleted
+from lab.core.history import RunHistory
+from lab.plots import (
+    cell_indices,
+    confusion_data,
+    curves_data,
+    evaluation_at,
+    misclassified_indices,
+)
+from lab.plots.embedding import embedding_data
+from lab.plots.results import (
+    CONFUSION_TRACE,
+    EMBEDDING_TRACES,
+    embedding_traces,
+    results_figure,
+    results_titles,
+)
+from lab.ui.gallery import MAX_IMAGES, Gallery
+from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
+from lab.ui.pump import Sends
+from lab.ui.run_help import run_help, run_help_line
+from lab.ui.widgets_common import with_classes
+
+EMBEDDING_METHODS = (("PCA", "pca"), ("t-SNE", "tsne"), ("off", "none"))
+
+
+class ResultsPanel(widgets.VBox):
+    """Live results of the current run; ``post`` receives user requests for the pump."""
+
+    epoch = Int(0, help="Epoch the confusion matrix and embedding show (0: none yet).")
+    normalize = Bool(False, help="Confusion cells as shares of each true class.")
+    embedding = Unicode("pca", help="Projection of the next run's embedding: pca, tsne or none.")
+
+    def __init__(self, post: Callable[[Any], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.post: Callable[[Any], None] = post or (lambda item: None)
+        self.images: ValidationImages | None = None
+        self._shown: tuple[Any, ...] | None = None
+        self._follow_latest = True
+        self._drawing = False  # set while the pump moves the slider: not a user request
+        self._build()
+        self.children = [
+            with_classes(widgets.HTML("<h3>5 · Live results</h3>"), "tl-panel-title"),
+            run_help_line("curves"),
+            run_help_line("confusion"),
+            run_help_line("embedding"),
+            widgets.HBox([self.epoch_slider, self.normalize_check, self.misclassified_button]),
+            self.plot_box,
+            widgets.HBox([self.method_toggle, run_help_line("embedding_method")]),
+            run_help_line("gallery"),
+            self.gallery,
+        ]
+        with_classes(self, "tl-panel", "tl-results-panel")
+
+    def _build(self) -> None:
+        # Made when the first run starts: a live plotly figure costs the page a copy of
+        # plotly.js, and one made while the page loads has been seen to miss updates.
+        self.figure: go.FigureWidget | None = None
+        placeholder = widgets.HTML("<i>Press Start in step 4: the live results appear here.</i>")
+        self.plot_box = with_classes(widgets.VBox([placeholder]), "tl-results-box")
+        self.epoch_slider = with_classes(
+            widgets.IntSlider(
+                value=0, min=0, max=0, description="epoch", disabled=True,
+                tooltip=run_help("epoch"), continuous_update=False,
+            ),
+            "tl-epoch-slider",
+        )  # fmt: skip
+        widgets.link((self, "epoch"), (self.epoch_slider, "value"))
+        self.normalize_check = with_classes(
+            widgets.Checkbox(description="show shares", indent=False), "tl-confusion-normalize"
+        )
+        widgets.link((self, "normalize"), (self.normalize_check, "value"))
+        self.misclassified_button = with_classes(
+            widgets.Button(description="Show misclassified", tooltip=run_help("gallery")),
+            "tl-show-misclassified",
+        )
+        self.misclassified_button.on_click(lambda _b: self.post(ShowMisclassified()))
+        self.method_toggle = with_classes(
+            widgets.ToggleButtons(options=EMBEDDING_METHODS, description="embedding"),
+            "tl-embedding-method",
+        )
+        self.method_toggle.style.button_width = "auto"
+        widgets.link((self, "embedding"), (self.method_toggle, "value"))
+        self.gallery = Gallery()
+
+    def ensure_figure(self) -> go.FigureWidget:
+        """Create the live results figure (main thread, when a run starts)."""
+        if self.figure is None:
+            self.figure = with_classes(
+                go.FigureWidget(results_figure()),
+                "tl-results-plot", "tl-loss-plot", "tl-confusion", "tl-embedding",
+            )  # fmt: skip
+            self.figure.data[CONFUSION_TRACE].on_click(self._on_cell_clicked)
+            self.plot_box.children = [self.figure]
+        return self.figure
+
+    # -- user actions (kernel main thread): post, never draw -------------------------
+    @validate("embedding")
+    def _validate_embedding(self, proposal: dict[str, Any]) -> str:
+        methods = [m for _, m in EMBEDDING_METHODS]
+        if proposal["value"] not in methods:
+            raise ValueError(f"embedding={proposal['value']!r}: choose one of {methods}")
+        return str(proposal["value"])
+
+    @observe("epoch")
+    def _on_epoch_changed(self, change: dict[str, Any]) -> None:
+        if change["new"] > 0 and not self._drawing:
+            self.post(ShowEpoch(change["new"]))
+
+    @observe("normalize")
+    def _on_normalize_changed(self, change: dict[str, Any]) -> None:
+        self.post(ShowEpoch(self.epoch))
+
+    def _on_cell_clicked(self, trace: Any, points: Any, selector: Any) -> None:
+        names = list(trace.x or ())
+        if not points.xs or not names:
+            return
+        true, predicted = names.index(points.ys[0]), names.index(points.xs[0])
+        self.post(ShowCell(true, predicted))
+
+    # -- written by the pump ------------------------------------------------------
+    def clear(self, history: RunHistory, sends: Sends) -> None:
+        """A run is being prepared: empty the curves (the rest waits for its classes)."""
+        if self.figure is None:
+            return
+        with sends.figure(self.figure):
+            self._draw_curves(history)
+
+    def reset(self, history: RunHistory, sends: Sends) -> None:
+        """The run started: a zero matrix and one embedding trace per class."""
+        self._shown, self._follow_latest = None, True
+        fig = self.figure
+        if fig is None:
+            return
+        sends.replace_traces(fig, embedding_traces(history), keep=EMBEDDING_TRACES, row=2, col=2)
+        with sends.figure(fig):
+            fig.data[CONFUSION_TRACE].update(confusion_data(history)[0])
+            self._draw_titles(history, None)
+            # A figure added to the page after it loaded is drawn before its box has a
+            # width (plotly then falls back to 700 px); asking for autosize re-measures.
+            fig.layout.autosize = True
+        self._move_slider(sends, min=0, max=0, value=0, disabled=True)
+        self.gallery.show("No evaluation yet", [], sends)
+
+    def render(self, history: RunHistory, new_steps: bool, new_evals: bool, sends: Sends) -> None:
+        """Bring the figure up to date with ``history`` after a batch of events (one update)."""
+        evaluation = None
+        if new_evals and history.evaluations:
+            latest = history.evaluations[-1].epoch
+            target = latest if self._follow_latest else self.epoch
+            self._move_slider(sends, max=latest, min=history.evaluations[0].epoch, disabled=False)
+            evaluation = self._select(history, target, sends)
+        if self.figure is not None and (new_steps or new_evals or evaluation is not None):
+            with sends.figure(self.figure):
+                self._draw_curves(history)
+                if evaluation is not None:
+                    self._draw_epoch(history, evaluation)
+        if evaluation is not None:
+            self.show_misclassified(history, sends)
+
+    def show_epoch(self, history: RunHistory, epoch: int, sends: Sends) -> None:
+        """Draw the confusion matrix, embedding and misclassified gallery of ``epoch``."""
+        evaluation = self._select(history, epoch, sends)
+        if evaluation is None or self.figure is None:
+            return
+        with sends.figure(self.figure):
+            self._draw_epoch(history, evaluation)
+        self.show_misclassified(history, sends)
+
+    def _select(self, history: RunHistory, epoch: int, sends: Sends) -> EvaluationCompleted | None:
+        """The evaluation to draw for ``epoch``, or None if it is drawn already."""
+        evaluation = evaluation_at(history, epoch)
+        if evaluation is None:
+            return None
+        self._follow_latest = evaluation is history.evaluations[-1]
+        self._move_slider(sends, value=epoch)
+        key = (id(history), epoch, self.normalize, len(history.evaluations))
+        if key == self._shown:
+            return None
+        self._shown = key
+        return evaluation
+
+    def _move_slider(self, sends: Sends, **values: Any) -> None:
+        self._drawing = True
+        try:
+            sends.set(self.epoch_slider, **values)
+        finally:
+            self._drawing = False
+
+    # inside a figure batch ---------------------------------------------------------
+    def _draw_curves(self, history: RunHistory) -> None:
+        assert self.figure is not None
+        for trace, data in zip(self.figure.data, curves_data(history), strict=False):
+            trace.update(data)
+
+    def _draw_epoch(self, history: RunHistory, evaluation: EvaluationCompleted) -> None:
+        assert self.figure is not None
+        epoch = evaluation.epoch
+        (confusion,) = confusion_data(history, epoch, self.normalize)
+        self.figure.data[CONFUSION_TRACE].update(confusion)
+        traces = self.figure.data[EMBEDDING_TRACES:]
+        if len(traces) == len(history.class_names):
+            for trace, data in zip(traces, embedding_data(history, epoch), strict=True):
+                trace.update(data)
+        self._draw_titles(history, epoch)
+
+    def _draw_titles(self, history: RunHistory, epoch: int | None) -> None:
+        assert self.figure is not None
+        for annotation, text in zip(
+            self.figure.layout.annotations, results_titles(history, epoch), strict=False
+        ):
+            annotation.text = text
+
+    def show_misclassified(self, history: RunHistory, sends: Sends) -> None:
+        """Gallery of the validation images the shown epoch got wrong."""
+        evaluation = evaluation_at(history, self.epoch or None)
+        if evaluation is None or self.images is None:
+            return
+        wrong = misclassified_indices(self.images.labels, evaluation)
+        title = f"Misclassified validation images, epoch {evaluation.epoch}"
+        self._show_items(history, title, wrong, evaluation.val_predictions, sends)
+
+    def show_cell(self, history: RunHistory, true: int, predicted: int, sends: Sends) -> None:
+        """Gallery of the validation images behind confusion cell (``true``, ``predicted``)."""
+        evaluation = evaluation_at(history, self.epoch or None)
+        if evaluation is None or self.images is None:
+            return
+        names = history.class_names
+        items = cell_indices(self.images.labels, evaluation, true, predicted)
+        title = f"True {names[true]}, predicted {names[predicted]}, epoch {evaluation.epoch}"
+        self._show_items(history, title, items, evaluation.val_predictions, sends)
+
+    def _show_items(
+        self, history: RunHistory, title: str, positions: Any, predictions: Any, sends: Sends
+    ) -> None:
+        assert self.images is not None
+        names = history.class_names
+        items = []
+        for k in list(positions)[:MAX_IMAGES]:
+            # ASCII arrow: the default bitmap font of Pillow has no "→".
+            caption = f"{names[self.images.labels[k]]} -> {names[predictions[k]]}"
+            items.append((self.images.image(int(k)), caption))
+        self.gallery.show(title, items, sends, total=len(positions))

@@ -1,0 +1,178 @@
+"""Step 7: the final test score, predicting on an uploaded image, exporting the model.
+
+The test score is written by the pump when a run ends. Prediction and export are
+user actions answered on the kernel's main thread; the pump never touches their
+widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+from PIL import Image, UnidentifiedImageError
+
+from lab.core.events import RunCompleted
+from lab.core.export import onnx_available
+from lab.core.history import RunHistory
+from lab.plots import apply_trace_data, topk_data, topk_figure
+from lab.ui.pump import Sends
+from lab.ui.run_help import run_help, run_help_line
+from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
+
+#: Export formats offered, as (button label, format name passed to the exporter).
+EXPORTS = [("Export state dict", "state_dict"), ("Export TorchScript", "torchscript")]
+if onnx_available():
+    EXPORTS.append(("Export ONNX", "onnx"))
+
+#: ``exporter(trainer, format, directory) -> written path``.
+Exporter = Callable[[Any, str, Path], Path]
+
+
+def uploaded_image(value: Any) -> Image.Image:
+    """The first file of a ``FileUpload`` value as an RGB image (clear error otherwise)."""
+    files = list(value or ())
+    if not files:
+        raise ValueError("no file uploaded: choose an image file (PNG, JPEG, ...)")
+    upload = files[0]
+    try:
+        image = Image.open(io.BytesIO(bytes(upload["content"])))
+        return image.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        name = upload.get("name", "the file")
+        raise ValueError(f"{name} is not an image Pillow can read: upload a PNG or JPEG") from error
+
+
+def _default_exporter(trainer: Any, kind: str, directory: Path) -> Path:
+    """Export ``trainer``'s model as ``kind`` into ``directory / run id``."""
+    written = trainer.export(directory / trainer.run_id, formats=[kind])
+    return Path(written[kind])
+
+
+class TestPanel(widgets.VBox):
+    """Final test accuracy, top-5 prediction on an uploaded image, export buttons."""
+
+    __test__ = False  # a widget, not a pytest test class
+
+    def __init__(
+        self,
+        trainer: Callable[[], Any] | None = None,
+        exporter: Exporter | None = None,
+        export_dir: str | Path = "exports",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.trainer: Callable[[], Any] = trainer or (lambda: None)
+        self.exporter: Exporter = exporter or _default_exporter
+        self.export_dir = Path(export_dir)
+        self.test_acc = with_classes(widgets.HTML(self._waiting()), "tl-test-acc")
+        self.test_acc.tooltip = run_help("test")
+        self.upload = with_classes(
+            widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"),
+            "tl-upload",
+        )
+        self.upload.observe(self._on_upload_changed, "value")
+        self.preview = with_classes(widgets.Image(format="png", width=160), "tl-upload-preview")
+        self.preview.layout.display = "none"
+        # Made on first use: every live plotly figure costs the page a copy of plotly.js.
+        self.prediction: go.FigureWidget | None = None
+        self.prediction_box = widgets.Box([])
+        self.error = error_box()
+        self.export_buttons = []
+        for label, kind in EXPORTS:
+            button = widgets.Button(description=label, icon="download", tooltip=run_help("export"))
+            button.on_click(lambda _b, kind=kind: self.export(kind))
+            self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
+        self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
+        self.children = [
+            with_classes(widgets.HTML("<h3>7 · Test and use</h3>"), "tl-panel-title"),
+            run_help_line("test"),
+            self.test_acc,
+            run_help_line("predict"),
+            widgets.HBox([widgets.VBox([self.upload, self.preview]), self.prediction_box]),
+            self.error,
+            run_help_line("export"),
+            widgets.HBox(self.export_buttons),
+            self.export_info,
+        ]
+        with_classes(self, "tl-panel", "tl-test-panel")
+
+    @staticmethod
+    def _waiting() -> str:
+        return "<i>The test accuracy appears here when a run completes.</i>"
+
+    # -- written by the pump ------------------------------------------------------
+    def reset(self, sends: Sends) -> None:
+        sends.set(self.test_acc, value=self._waiting())
+
+    def show_final(self, history: RunHistory, sends: Sends) -> None:
+        """The test score of a completed run, or why there is none."""
+        final = history.final
+        if isinstance(final, RunCompleted) and final.test is not None:
+            text = (
+                f"Test accuracy: <b>{final.test.acc:.1%}</b> on {final.test.n} held-out images "
+                f"(loss {final.test.loss:.3f})."
+            )
+        elif isinstance(final, RunCompleted):
+            text = "The run completed; this data has no test split to score."
+        else:
+            text = (
+                f"The run {history.state} before the test; the model keeps what it learned, "
+                "so you can still predict and export."
+            )
+        sends.set(self.test_acc, value=text)
+
+    # -- user actions (main thread) -----------------------------------------------
+    def _usable_trainer(self) -> Any:
+        trainer = self.trainer()
+        if trainer is None or trainer.state == "idle":
+            raise RuntimeError("no trained model yet: press Start in step 4 first")
+        return trainer
+
+    def _on_upload_changed(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.predict_upload(change["new"])
+
+    def predict_upload(self, value: Any) -> list[tuple[str, float]]:
+        """Predict the top 5 classes of an uploaded file and draw them."""
+        clear_error(self.error)
+        try:
+            image = uploaded_image(value)
+            return self.predict_image(image)
+        except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
+            show_error(self.error, f"Could not predict: {error}")
+            return []
+
+    def predict_image(self, image: Image.Image, k: int = 5) -> list[tuple[str, float]]:
+        """Top-``k`` predictions of the current model for ``image``, drawn as bars."""
+        top = self._usable_trainer().predict(image, k=k)
+        thumb = image.copy()
+        thumb.thumbnail((160, 160))
+        buffer = io.BytesIO()
+        thumb.save(buffer, format="PNG")
+        with self.preview.hold_sync():
+            self.preview.value = buffer.getvalue()
+        self.preview.layout.display = None
+        if self.prediction is None:
+            self.prediction = with_classes(go.FigureWidget(topk_figure()), "tl-predict-plot")
+            self.prediction.layout.width = 420
+            self.prediction_box.children = [self.prediction]
+        with self.prediction.batch_update():
+            apply_trace_data(self.prediction, topk_data([n for n, _ in top], [p for _, p in top]))
+        return list(top)
+
+    def export(self, kind: str) -> Path | None:
+        """Export the current model as ``kind``; the path (or the problem) is shown."""
+        clear_error(self.error)
+        try:
+            path = self.exporter(self._usable_trainer(), kind, self.export_dir)
+        except Exception as error:  # noqa: BLE001 - shown in the panel
+            show_error(self.error, f"Could not export ({kind}): {error}")
+            return None
+        self.export_info.value = f"Saved <code>{html.escape(str(path))}</code>"
+        return path

@@ -1,0 +1,321 @@
+"""Workshop panel: rank backbones with the probe, then draw the data-efficiency curve.
+
+Both jobs run on a worker thread (the buttons stay responsive and Stop works); the
+worker only puts results on an :class:`EventPump`, whose ``apply`` is the one place
+that writes the widgets they change. ``threaded=False`` runs them in the click handler
+instead, for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from lab.core import catalog
+from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
+from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe, random_twin
+from lab.plots._common import apply_trace_data
+from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
+from lab.plots.probe import probe_figure
+from lab.ui.pump import EventPump, Sends
+from lab.ui.widgets_common import (
+    clear_error,
+    error_box,
+    panel_title,
+    show_error,
+    sync_figure,
+    with_classes,
+)
+
+_PROBE_HELP = (
+    "The probe scores each backbone's frozen features on a small sample of your data "
+    "(cross-validated linear probe and k-NN) before any training: a quick way to choose."
+)
+_CURVE_HELP = (
+    "Test accuracy against the number of labelled images per class, for pretrained "
+    "features and for the same network trained from scratch; the band is the spread "
+    "over seeds."
+)
+_SIZES = [("model's own", 0), ("64 px", 64), ("96 px", 96), ("128 px", 128)]
+
+
+@dataclass(frozen=True)
+class _Failed:
+    job: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _CurveProgress:
+    result: EfficiencyResult  # the points measured so far
+    total: int
+    done: bool
+
+
+def _help(text: str) -> widgets.HTML:
+    return widgets.HTML(f'<span style="color:#666;font-size:90%">{html.escape(text)}</span>')
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """ "5, 10, 25" -> (5, 10, 25); ValueError naming the field otherwise."""
+    try:
+        sizes = tuple(sorted({int(part) for part in text.replace(";", ",").split(",") if part}))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise ValueError(
+            f"sizes={text!r}: write whole numbers >= 1 separated by commas, e.g. 5, 10, 25"
+        )
+    return sizes
+
+
+class WorkshopPanel(widgets.VBox):
+    """The transferability probe and the data-efficiency curve, each behind one button."""
+
+    def __init__(
+        self, data: str = "animal_shapes", title: bool = False, threaded: bool = True
+    ) -> None:
+        self.data = data
+        self.threaded = threaded
+        offline = [e.key for e in catalog.list_models() if e.availability != "download"]
+        self.candidates = widgets.SelectMultiple(
+            options=offline, value=tuple(offline[:2]), rows=4, description="models"
+        )
+        self.random_twin = widgets.Checkbox(True, description="add a random-init twin of the first")
+        self.probe_n = widgets.IntSlider(20, min=5, max=50, step=5, description="per class")
+        self.probe_size = widgets.Dropdown(options=_SIZES, value=96, description="image size")
+        self.probe_button = with_classes(
+            widgets.Button(
+                description="Rank models", button_style="primary", icon="sort-amount-desc"
+            ),
+            "tl-probe-run",
+        )
+        self.probe_status = with_classes(widgets.HTML(""), "tl-probe-status")
+        self.probe_fig = go.FigureWidget()
+        self.curve_model = widgets.Dropdown(
+            options=offline, value=catalog.DEFAULT_MODEL, description="model"
+        )
+        self.curve_sizes = widgets.Text("5, 10, 25, 50", description="per class")
+        self.curve_seeds = widgets.IntSlider(2, min=1, max=5, description="seeds")
+        self.curve_size = widgets.Dropdown(options=_SIZES[1:], value=64, description="image size")
+        self.curve_arms = {
+            arm: widgets.Checkbox(arm != "fine_tuning", description=ARM_LABELS[arm]) for arm in ARMS
+        }
+        self.curve_button = with_classes(
+            widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
+            "tl-curve-run",
+        )
+        self.curve_stop = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.curve_progress = widgets.IntProgress(0, min=0, max=1, description="runs")
+        self.curve_status = with_classes(widgets.HTML(""), "tl-curve-status")
+        self.curve_fig = go.FigureWidget(efficiency_figure(arms=self.curve_arms_chosen()))
+        self.error = error_box()
+        self.last_probe: ProbeReport | None = None
+        self.last_curve: EfficiencyResult | None = None
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._pump = EventPump(self._apply, on_error=lambda e: show_error(self.error, str(e)))
+        self.probe_button.on_click(lambda _: self._launch(self.run_probe))
+        self.curve_button.on_click(lambda _: self._launch(self.run_curve))
+        self.curve_stop.on_click(lambda _: self._stop.set())
+        super().__init__(
+            [
+                *panel_title("Workshop: choose a backbone, then see what pretraining buys", title),
+                widgets.HTML("<b>Transferability probe</b>"),
+                _help(_PROBE_HELP),
+                widgets.HBox(
+                    [
+                        self.candidates,
+                        widgets.VBox([self.random_twin, self.probe_n, self.probe_size]),
+                    ]
+                ),
+                self.probe_button,
+                self.probe_status,
+                self.probe_fig,
+                widgets.HTML("<b>Data-efficiency curve</b>"),
+                _help(_CURVE_HELP),
+                widgets.HBox(
+                    [
+                        widgets.VBox([self.curve_model, self.curve_sizes]),
+                        widgets.VBox([self.curve_seeds, self.curve_size]),
+                    ]
+                ),
+                widgets.HBox(list(self.curve_arms.values())),
+                widgets.HBox([self.curve_button, self.curve_stop, self.curve_progress]),
+                self.curve_status,
+                self.curve_fig,
+                self.error,
+            ]
+        )
+        with_classes(self, "tl-workshop-panel")
+
+    # -- settings -------------------------------------------------------------------
+    def probe_candidates(self) -> list[Candidate]:
+        """The chosen models, plus the first one's random-init twin when ticked."""
+        chosen = [Candidate(key) for key in self.candidates.value]
+        if chosen and self.random_twin.value:
+            chosen.append(random_twin(chosen[0].key))
+        return chosen
+
+    def curve_arms_chosen(self) -> tuple[str, ...]:
+        """Ticked arms, in the order of ``ARMS``."""
+        return tuple(arm for arm, box in self.curve_arms.items() if box.value)
+
+    def curve_spec(self) -> CurveSpec:
+        """The curve the controls describe (ValueError naming a bad field)."""
+        return CurveSpec(
+            model=self.curve_model.value,
+            data=self.data,
+            sizes=parse_sizes(self.curve_sizes.value),
+            arms=self.curve_arms_chosen(),
+            seeds=tuple(range(self.curve_seeds.value)),
+            image_size=self.curve_size.value,
+            test_per_class=50,
+        )
+
+    # -- jobs (worker thread, or the caller's when not threaded) ----------------------
+    def run_probe(self) -> ProbeReport | None:
+        """Probe the chosen candidates; results reach the widgets through the pump."""
+        try:
+            candidates = self.probe_candidates()
+            if not candidates:
+                raise ValueError("models: select at least one model to probe")
+            report = probe(
+                candidates,
+                data=self.data,
+                n_per_class=self.probe_n.value,
+                image_size=self.probe_size.value or None,
+                on_result=self._post,
+            )
+        except Exception as error:  # shown in the panel, never only in a log
+            self._post(_Failed("probe", f"{type(error).__name__}: {error}"))
+            return None
+        self._post(report)
+        return report
+
+    def run_curve(self) -> EfficiencyResult | None:
+        """Measure the curve; each point reaches the widgets through the pump."""
+        self._stop.clear()
+        try:
+            spec = self.curve_spec()
+            total = len(spec.sizes) * len(spec.seeds) * len(spec.arms)
+            points: list[CurvePoint] = []
+            empty = EfficiencyResult(spec, (), (), 0, 0.0)
+            self._post(_CurveProgress(empty, total, False))
+
+            def on_point(point: CurvePoint) -> None:
+                points.append(point)
+                self._post(_CurveProgress(replace(empty, points=tuple(points)), total, False))
+
+            result = data_efficiency(spec, on_point=on_point, should_stop=self._stop.is_set)
+        except Exception as error:  # shown in the panel, never only in a log
+            self._post(_Failed("curve", f"{type(error).__name__}: {error}"))
+            return None
+        self._post(_CurveProgress(result, total, True))
+        return result
+
+    def _post(self, item: object) -> None:
+        if self.threaded:
+            self._pump.put(item)
+        else:
+            self._pump.submit(item)
+
+    def _launch(self, job: Callable[[], object]) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            show_error(self.error, "a probe or curve is still running: wait for it, or press Stop")
+            return
+        clear_error(self.error)
+        self._set_busy(True)
+        if not self.threaded:
+            try:
+                job()
+            finally:
+                self._set_busy(False)
+            return
+
+        def work() -> None:
+            try:
+                job()
+            finally:
+                self._pump.put("idle")
+
+        self._pump.start()
+        self._worker = threading.Thread(target=work, name="transfer-lab-workshop", daemon=True)
+        self._worker.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a running job and apply everything it reported (scripts, tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+        self._pump.drain()
+
+    # -- the pump's view ---------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        self.probe_button.disabled = self.curve_button.disabled = busy
+        self.curve_stop.disabled = not busy
+
+    def _apply(self, items: list[Any]) -> int:
+        sends = Sends()
+        for item in items:
+            if item == "idle":
+                with sends.hold(self.probe_button, self.curve_button, self.curve_stop):
+                    self._set_busy(False)
+            elif isinstance(item, _Failed):
+                show_error(self.error, f"{item.job}: {item.message}")
+                sends.count += 2
+            elif isinstance(item, ProbeResult):
+                self._probe_progress(item, sends)
+            elif isinstance(item, ProbeReport):
+                self._probe_done(item, sends)
+            elif isinstance(item, _CurveProgress):
+                self._curve_progress(item, sends)
+        return sends.count
+
+    def _probe_progress(self, result: ProbeResult, sends: Sends) -> None:
+        score = result.score()
+        what = f"{score:.0%}" if score is not None else f"{result.status}: {result.message}"
+        line = f"{html.escape(result.label)}: {html.escape(what)} ({result.seconds:.1f} s)"
+        sends.set(self.probe_status, value=self.probe_status.value + line + "<br>")
+
+    def _probe_done(self, report: ProbeReport, sends: Sends) -> None:
+        self.last_probe = report
+        best = report.best.label if report.best else "none could be scored"
+        sends.set(
+            self.probe_status,
+            value=f"Best on your data: <b>{html.escape(best)}</b> "
+            f"({report.n_images} images, {report.seconds:.1f} s)",
+        )
+        new = probe_figure(report)
+        sends.replace_traces(self.probe_fig, new.data)
+        with sends.figure(self.probe_fig):
+            self.probe_fig.update_layout(new.layout.to_plotly_json())
+        sync_figure(self.probe_fig)
+
+    def _curve_progress(self, progress: _CurveProgress, sends: Sends) -> None:
+        result = progress.result
+        arms = result.spec.arms
+        if len(self.curve_fig.data) != 3 * len(arms) or not result.points:
+            fresh = efficiency_figure(arms=arms)
+            sends.replace_traces(self.curve_fig, fresh.data)
+        with sends.figure(self.curve_fig):
+            apply_trace_data(self.curve_fig, efficiency_data(result, arms))
+            self.curve_fig.update_xaxes(tickvals=list(result.spec.sizes))
+        sync_figure(self.curve_fig)
+        sends.set(self.curve_progress, max=progress.total, value=len(result.points))
+        if progress.done:
+            self.last_curve = result
+            word = "stopped" if result.stopped else "done"
+            sends.set(
+                self.curve_status,
+                value=f"{word}: {len(result.points)} runs in {result.seconds:.0f} s",
+            )
+        else:
+            sends.set(
+                self.curve_status, value=f"measuring: {len(result.points)} of {progress.total} runs"
+            )

@@ -1,0 +1,242 @@
+"""The whole lab driven by its buttons, with a tiny model and the real pump thread."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from ui_helpers import tiny_factory, wait_until
+
+from lab.core.config import RunConfig
+from lab.plots.results import CONFUSION_TRACE
+from lab.ui import TransferLab
+from lab.ui.pump import MAX_MESSAGES_PER_S
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., TransferLab]]:
+    apps: list[TransferLab] = []
+
+    def make(
+        factory: Callable[[RunConfig], Any], epochs: int = 3, batch: int = 8, runs_dir: Any = None
+    ) -> TransferLab:
+        app = TransferLab(trainer_factory=factory, runs_dir=runs_dir)
+        app.train_panel.epochs, app.train_panel.batch_size = epochs, batch
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+def shown(widget: Any) -> bool:
+    return widget.layout.display != "none" and bool(widget.value)
+
+
+def status(app: TransferLab) -> str:
+    return app.train_panel.status.value
+
+
+def test_start_draws_curves_and_completes_at_a_bounded_rate(make_app, comm_log):
+    app = make_app(tiny_factory(), epochs=4, batch=2)  # 32 steps per epoch, fast
+    began = time.monotonic()
+    app.train_panel.start_button.click()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    elapsed = time.monotonic() - began
+    history = app.view.history
+    assert history is not None and len(history.steps) == 4 * 32
+    curves = app.results_panel.figure.data
+    assert len(curves[0].x) == 4 * 32  # every step's loss reached the figure
+    assert list(curves[4].x) == [1, 2, 3, 4]  # one validation accuracy per epoch
+    assert curves[4].y == pytest.approx([e.val_acc for e in history.evaluations])
+    confusion = np.asarray(app.results_panel.figure.data[CONFUSION_TRACE].z)
+    assert confusion.shape == (4, 4) and confusion.sum() == 32  # every val image counted
+    assert app.train_panel.progress.value == app.train_panel.progress.max == 128
+    assert "Test accuracy" in app.test_panel.test_acc.value
+    assert list(app.compare_panel.select.value) == [history.name]
+    assert not shown(app.train_panel.error)
+    # Widgets were written by the pump alone (the Start click only creates the results
+    # plot and puts it in its box, on the main thread), and slowly enough for a browser.
+    results = app.results_panel
+    created = {results.plot_box.comm.comm_id, results.figure.comm.comm_id}
+    others = {(m[1], m[3]) for m in comm_log.messages if m[0] >= began}
+    assert {cid for cid, thread in others if thread != "transfer-lab-pump"} == created
+    assert comm_log.count(since=began) <= MAX_MESSAGES_PER_S * elapsed + 40
+
+
+def test_pause_resume_and_stop_name_the_state(make_app):
+    app = make_app(tiny_factory(step_s=0.03), epochs=50)
+    train = app.train_panel
+    assert status(app) == "idle" and train.pause_button.disabled
+    train.start_button.click()
+    trainer = app.trainer
+    wait_until(lambda: status(app) == "running" and len(trainer.history.steps) > 2, what="steps")
+    assert not train.pause_button.disabled and not train.stop_button.disabled
+    train.pause_button.click()
+    wait_until(lambda: status(app) == "paused", what="paused")
+    assert train.pause_button.disabled and not train.resume_button.disabled
+    steps = len(trainer.history.steps)
+    time.sleep(0.3)
+    assert len(trainer.history.steps) == steps  # paused means no training
+    train.resume_button.click()
+    wait_until(lambda: len(trainer.history.steps) > steps + 2, what="more steps")
+    wait_until(lambda: status(app) == "running", what="running again")
+    train.stop_button.click()
+    wait_until(lambda: status(app) == "stopped", what="stopped")
+    assert trainer.join(5)
+    assert "kept" in train.status_detail.value
+    assert not shown(train.error)
+    assert train.pause_button.disabled and train.stop_button.disabled
+    assert not train.start_button.disabled
+
+
+def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
+    app = make_app(tiny_factory(step_s=0.03), epochs=50)
+    app.train_panel.start_button.click()
+    first = app.trainer
+    wait_until(lambda: len(first.history.steps) > 2, what="first steps")
+    app.train_panel.start_button.click()
+    message = app.train_panel.message
+    wait_until(lambda: shown(message), what="the refusal")
+    assert "already running" in message.value and "Stop" in message.value
+    assert app.trainer is first and first.state == "running"
+    points = len(app.results_panel.figure.data[0].x)
+    wait_until(lambda: len(app.results_panel.figure.data[0].x) > points, what="more points")
+    app.stop()
+    wait_until(lambda: status(app) == "stopped", what="stopped")
+    assert len(app.results_panel.figure.data[0].x) == len(first.history.steps)
+
+
+def test_a_failing_run_shows_its_error_in_the_panel(make_app):
+    app = make_app(tiny_factory(fail_after=3))
+    app.approach_panel.approach = "scratch"  # train the whole net: no cached features
+    app.start()
+    wait_until(lambda: status(app) == "failed", what="failed")
+    error = app.train_panel.error
+    assert shown(error) and "sensor broke" in error.value
+    assert "failed at epoch 1" in app.train_panel.status_detail.value
+    assert "before the test" in app.test_panel.test_acc.value
+
+
+def test_an_invalid_setting_is_explained_and_nothing_starts(make_app):
+    def refuse(config: RunConfig) -> Any:
+        raise ValueError("n_per_class=0: choose at least 1 image per class")
+
+    app = make_app(refuse)
+    assert app.start() is None
+    error = app.train_panel.error
+    wait_until(lambda: shown(error), what="the error")
+    assert "n_per_class=0" in error.value
+    assert app.trainer is None and status(app) == "idle"
+
+
+def test_config_comes_from_the_panels(make_app):
+    app = make_app(tiny_factory(), epochs=7, batch=16)
+    app.approach_panel.approach = "fine_tuning"
+    app.train_panel.optimizer, app.train_panel.lr = "sgd", 0.05
+    app.results_panel.embedding = "tsne"
+    config = app.config()
+    assert (config.epochs, config.batch_size, config.optimizer) == (7, 16, "sgd")
+    assert config.lr == pytest.approx(0.05) and config.approach == "fine_tuning"
+    assert app.approach_panel.head_lr == pytest.approx(0.05)  # one LR, two places
+    assert config.embedding == "tsne" and config.model == app.model_panel.model_key
+
+
+def test_confusion_epochs_and_cells_show_their_images(make_app):
+    app = make_app(tiny_factory(), epochs=3)
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    results, history = app.results_panel, app.view.history
+    gallery = results.gallery
+    wait_until(lambda: "Misclassified" in gallery.title.value, what="misclassified gallery")
+    results.epoch = 1  # the slider
+    title = results.figure.layout.annotations[2]
+    wait_until(lambda: "epoch 1" in title.text, what="epoch 1")
+    heatmap = results.figure.data[CONFUSION_TRACE]
+    assert np.array_equal(heatmap.z, history.evaluations[0].confusion)
+    true, predicted = np.unravel_index(np.argmax(heatmap.z), np.shape(heatmap.z))
+    names = history.class_names
+    points = SimpleNamespace(xs=[names[predicted]], ys=[names[true]])
+    results._on_cell_clicked(heatmap, points, None)  # what a click on the cell calls
+    wait_until(lambda: f"True {names[true]}" in gallery.title.value, what="cell images")
+    assert f"predicted {names[predicted]}" in gallery.title.value
+    assert gallery.image.layout.display != "none" and gallery.image.value[:4] == b"\x89PNG"
+
+
+def test_lr_finder_plots_and_sets_a_learning_rate(make_app):
+    app = make_app(tiny_factory())
+    app.train_panel.lr_button.click()
+    info = app.train_panel.lr_info
+    wait_until(lambda: "Suggested" in info.value or "No clear" in info.value, what="LR sweep")
+    assert app.train_panel.lr_box.layout.display != "none"
+    assert len(app.train_panel.lr_figure.data[0].x) > 5
+    if "Suggested" in info.value:
+        suggested = app.train_panel.lr_figure.data[1].x[0]
+        assert app.train_panel.lr == pytest.approx(min(suggested, 1.0))
+        assert app.approach_panel.head_lr == app.train_panel.lr
+
+
+def test_predict_on_an_uploaded_image(make_app):
+    app = make_app(tiny_factory(), epochs=1)
+    upload = [{"name": "x.png", "content": _png(Image.new("RGB", (8, 8), "red"))}]
+    assert app.test_panel.predict_upload(upload) == []  # nothing trained yet
+    assert "Start" in app.test_panel.error.value
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    top = app.test_panel.predict_upload(upload)
+    assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+    assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-4)  # 4 classes, all shown
+    assert list(app.test_panel.prediction.data[0].y) == [n for n, _ in top][::-1]
+    assert app.test_panel.predict_upload([{"name": "x.txt", "content": b"hello"}]) == []
+    assert "not an image" in app.test_panel.error.value
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_export_writes_the_model_or_explains_why_not(make_app, tmp_path):
+    app = make_app(tiny_factory(), epochs=1)
+    panel = app.test_panel
+    panel.export_dir = tmp_path
+    assert panel.export("state_dict") is None  # nothing trained yet
+    assert "Start" in panel.error.value
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    path = panel.export("state_dict")
+    assert path is not None and path.is_file() and path.parent.parent == tmp_path
+    assert str(path) in panel.export_info.value and not shown(panel.error)
+    # The tiny model has no preprocessing to size an example input: said, not raised.
+    assert panel.export("torchscript") is None
+    assert "example" in panel.error.value
+
+
+def test_runs_are_compared_and_saved_runs_come_back(make_app, tmp_path):
+    app = make_app(tiny_factory(save=True), epochs=2, runs_dir=str(tmp_path))
+    compare = app.compare_panel
+    assert compare.figure is None  # made when its tab is first shown
+    app.outputs.selected_index = 1
+    assert compare.figure is not None
+    for approach in ("feature_extraction", "scratch"):
+        app.approach_panel.approach = approach
+        app.start()
+        wait_until(lambda: status(app) == "completed", what=f"{approach} completed")
+    wait_until(lambda: len(compare.figure.data) == 4, what="both runs drawn")
+    names = list(compare.select.value)
+    assert "feature extraction" in names[0] and "from scratch" in names[1]
+    assert [t.name for t in compare.figure.data] == [n for n in names for _ in range(2)]
+    assert compare.table.value.count("<tr") == 3  # header and one row per run
+    again = make_app(tiny_factory(), runs_dir=str(tmp_path))
+    again.compare_panel.load_button.click()
+    wait_until(lambda: "saved run" in again.compare_panel.info.value, what="saved runs")
+    assert len(again.compare_panel.select.options) == 2
+    assert "2 saved run(s)" in again.compare_panel.info.value
