@@ -21,6 +21,7 @@ from lab.core.history import RunHistory
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
+from lab.ui.figures import plotly_loader
 from lab.ui.live import LiveView
 from lab.ui.messages import (
     LRFinderDone,
@@ -119,7 +120,7 @@ class TransferLab(widgets.VBox):
         for i, title in enumerate(("5 · Live results", "6 · Compare runs", "7 · Test and use")):
             self.outputs.set_title(i, title)
         self.outputs.observe(self._on_selected_index_changed, "selected_index")
-        return [widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
+        return [plotly_loader(), widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
 
     def _on_selected_index_changed(self, change: dict[str, Any]) -> None:
         # Plots are made when first shown: each live plotly figure loads its own copy of

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from lab.core.history import RunHistory
 from lab.core.runs import list_runs, read_history
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help_line
 from lab.ui.widgets_common import html_table, with_classes
@@ -68,6 +69,7 @@ class ComparePanel(widgets.VBox):
         self.plot_box = widgets.VBox([])
         self.table = with_classes(widgets.HTML(self._table([])), "tl-compare-table")
         self.children = [
+            plotly_loader(),
             with_classes(widgets.HTML("<h3>6 · Compare runs</h3>"), "tl-panel-title"),
             run_help_line("compare"),
             widgets.HBox([self.select, self.load_button]),
@@ -85,7 +87,7 @@ class ComparePanel(widgets.VBox):
     def ensure_figure(self) -> go.FigureWidget:
         """Create the overlay plot (main thread: when first shown or runs are loaded)."""
         if self.figure is None:
-            figure = go.FigureWidget(compare_figure(self.selected()))
+            figure = figure_widget(compare_figure(self.selected()))
             self.figure = with_classes(figure, "tl-compare-plot")
             self.plot_box.children = [self.figure]
         return self.figure

@@ -24,6 +24,7 @@ from lab.core.data import (
     load_dataset,
     split_indices,
 )
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import HELP
 from lab.ui.widgets_common import (
     clear_error,
@@ -83,6 +84,7 @@ class DataPanel(widgets.VBox):
         self._build_controls()
         self.class_chart = self._build_chart()
         self.children = [
+            plotly_loader(),
             *panel_title("2 · Data", title),
             help_line("dataset"),
             widgets.HBox([self.dataset_select, self.path_text, self.load_button]),
@@ -173,7 +175,7 @@ class DataPanel(widgets.VBox):
         bars = [
             go.Bar(name=split, marker_color=_SPLIT_COLOURS[split], x=[], y=[]) for split in _SPLITS
         ]
-        chart = go.FigureWidget(data=bars)
+        chart = figure_widget(data=bars)
         chart.update_layout(
             barmode="stack",
             height=260,

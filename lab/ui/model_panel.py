@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from traitlets import Bool, Float, TraitError, Unicode, observe, validate
 
 from lab.core import catalog
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import HELP
 from lab.ui.widgets_common import (
     format_count,
@@ -84,6 +85,7 @@ class ModelPanel(widgets.VBox):
         self._build_controls()
         self._build_scatter()
         self.children = [
+            plotly_loader(),
             *panel_title("1 · Model", title),
             help_line("model"),
             widgets.HBox([self.select, self.random_init]),
@@ -157,7 +159,7 @@ class ModelPanel(widgets.VBox):
             marker={"size": 18, "symbol": "star", "color": "#d81b60"},
             hoverinfo="skip",
         )
-        self.scatter = with_classes(go.FigureWidget(data=[models, chosen]), "tl-model-scatter")
+        self.scatter = with_classes(figure_widget(data=[models, chosen]), "tl-model-scatter")
         self.scatter.update_layout(
             height=320,
             margin={"l": 50, "r": 10, "t": 30, "b": 40},

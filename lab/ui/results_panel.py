@@ -32,6 +32,7 @@ from lab.plots.results import (
     results_figure,
     results_titles,
 )
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.gallery import MAX_IMAGES, Gallery
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
 from lab.ui.pump import Sends
@@ -57,6 +58,7 @@ class ResultsPanel(widgets.VBox):
         self._drawing = False  # set while the pump moves the slider: not a user request
         self._build()
         self.children = [
+            plotly_loader(),
             with_classes(widgets.HTML("<h3>5 · Live results</h3>"), "tl-panel-title"),
             run_help_line("curves"),
             run_help_line("confusion"),
@@ -104,7 +106,7 @@ class ResultsPanel(widgets.VBox):
         """Create the live results figure (main thread, when a run starts)."""
         if self.figure is None:
             self.figure = with_classes(
-                go.FigureWidget(results_figure()),
+                figure_widget(results_figure()),
                 "tl-results-plot", "tl-loss-plot", "tl-confusion", "tl-embedding",
             )  # fmt: skip
             self.figure.data[CONFUSION_TRACE].on_click(self._on_cell_clicked)

@@ -21,6 +21,7 @@ from lab.core.events import RunCompleted
 from lab.core.export import onnx_available
 from lab.core.history import RunHistory
 from lab.plots import apply_trace_data, topk_data, topk_figure
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
 from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
@@ -90,6 +91,7 @@ class TestPanel(widgets.VBox):
             self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
         self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
         self.children = [
+            plotly_loader(),
             with_classes(widgets.HTML("<h3>7 · Test and use</h3>"), "tl-panel-title"),
             run_help_line("test"),
             self.test_acc,
@@ -159,7 +161,7 @@ class TestPanel(widgets.VBox):
             self.preview.value = buffer.getvalue()
         self.preview.layout.display = None
         if self.prediction is None:
-            self.prediction = with_classes(go.FigureWidget(topk_figure()), "tl-predict-plot")
+            self.prediction = with_classes(figure_widget(topk_figure()), "tl-predict-plot")
             self.prediction.layout.width = 420
             self.prediction_box.children = [self.prediction]
         with self.prediction.batch_update():

@@ -18,6 +18,7 @@ from lab.core.config import OPTIMIZERS, SCHEDULES
 from lab.core.events import RunFailed, RunStopped
 from lab.core.history import STATES, RunHistory
 from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
 from lab.ui.widgets_common import with_classes
@@ -105,6 +106,7 @@ class TrainPanel(widgets.VBox):
         self._build_controls()
         self._build_outputs()
         self.children = [
+            plotly_loader(),
             with_classes(widgets.HTML("<h3>4 · Train</h3>"), "tl-panel-title"),
             run_help_line("epochs"),
             widgets.HBox([self.epochs_input, self.batch_input, self.optimizer_input]),
@@ -262,7 +264,7 @@ class TrainPanel(widgets.VBox):
     def ensure_lr_figure(self) -> go.FigureWidget:
         """Create the LR-finder plot (main thread, before the sweep starts)."""
         if self.lr_figure is None:
-            self.lr_figure = with_classes(go.FigureWidget(lr_finder_figure()), "tl-lr-plot")
+            self.lr_figure = with_classes(figure_widget(lr_finder_figure()), "tl-lr-plot")
             self.lr_box.children = [self.lr_figure]
         return self.lr_figure
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from lab.core import catalog
 from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
@@ -23,6 +22,7 @@ from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe, random_tw
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.plots.probe import probe_figure
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import EventPump, Sends
 from lab.ui.widgets_common import (
     clear_error,
@@ -97,7 +97,7 @@ class WorkshopPanel(widgets.VBox):
             "tl-probe-run",
         )
         self.probe_status = with_classes(widgets.HTML(""), "tl-probe-status")
-        self.probe_fig = go.FigureWidget()
+        self.probe_fig = figure_widget()
         self.curve_model = widgets.Dropdown(
             options=offline, value=catalog.DEFAULT_MODEL, description="model"
         )
@@ -114,7 +114,7 @@ class WorkshopPanel(widgets.VBox):
         self.curve_stop = widgets.Button(description="Stop", icon="stop", disabled=True)
         self.curve_progress = widgets.IntProgress(0, min=0, max=1, description="runs")
         self.curve_status = with_classes(widgets.HTML(""), "tl-curve-status")
-        self.curve_fig = go.FigureWidget(efficiency_figure(arms=self.curve_arms_chosen()))
+        self.curve_fig = figure_widget(efficiency_figure(arms=self.curve_arms_chosen()))
         self.error = error_box()
         self.last_probe: ProbeReport | None = None
         self.last_curve: EfficiencyResult | None = None
@@ -126,6 +126,7 @@ class WorkshopPanel(widgets.VBox):
         self.curve_stop.on_click(lambda _: self._stop.set())
         super().__init__(
             [
+                plotly_loader(),
                 *panel_title("Workshop: choose a backbone, then see what pretraining buys", title),
                 widgets.HTML("<b>Transferability probe</b>"),
                 _help(_PROBE_HELP),

@@ -1,0 +1,96 @@
+"""Plotly figure widgets that share one copy of plotly's JavaScript bundle.
+
+A plain ``go.FigureWidget`` ships plotly's ~5 MB widget bundle as its own anywidget
+module, so a page with eight figures loads eight copies. anywidget gives each widget's
+``initialize`` two seconds; a figure whose copy loads slower silently drops every later
+update, and in Voilà the live plots then stay empty. Here the bundle loads once, in
+:func:`plotly_loader`, and each figure gets a tiny module that waits for it without
+making anywidget wait.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import re
+import warnings
+from typing import Any
+
+import anywidget
+import plotly.basewidget
+import plotly.graph_objects as go
+
+_BUNDLE = pathlib.Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
+_EXPORT = re.compile(r"export\s*\{(\w+) as FigureModel,(\w+) as FigureView,(\w+) as default\}")
+
+_FIGURE_ESM = """
+function shared() {
+  return new Promise((resolve) => {
+    const check = () => globalThis.__transferLabPlotly
+      ? resolve(globalThis.__transferLabPlotly) : setTimeout(check, 50);
+    check();
+  });
+}
+export default () => {
+  let inner = null;
+  let ready = null;
+  return {
+    initialize(ctx) {
+      // Not awaited: anywidget allows initialize two seconds, the bundle may take longer.
+      ready = shared().then((p) => { inner = p.factory(); return inner.initialize(ctx); });
+    },
+    async render(ctx) {
+      await ready;
+      return inner.render(ctx);
+    },
+  };
+};
+"""
+
+
+@functools.cache
+def _loader_esm() -> str | None:
+    """plotly's bundle rewritten to publish its widget factory instead of exporting it."""
+    text = _BUNDLE.read_text(encoding="utf-8") if _BUNDLE.exists() else ""
+    matches = list(_EXPORT.finditer(text))
+    if len(matches) != 1:
+        warnings.warn(
+            f"plotly {plotly.__version__}'s widget bundle has an unexpected layout; "
+            "figures fall back to one bundle each",
+            stacklevel=2,
+        )
+        return None
+    match = matches[0]
+    publish = f"globalThis.__transferLabPlotly={{factory:{match.group(3)}}};"
+    return (
+        text[: match.start()]
+        + publish
+        + "export default {initialize(){},render(){}};"
+        + text[match.end() :]
+    )
+
+
+class SharedFigureWidget(go.FigureWidget):
+    """A FigureWidget whose frontend code waits for the shared bundle."""
+
+    _esm = _FIGURE_ESM
+
+
+@functools.cache
+def plotly_loader() -> anywidget.AnyWidget:
+    """The one loader widget; put it on the page (any number of times) before figures."""
+    esm = _loader_esm() or "export default {render(){}};"
+    loader_class = type("PlotlyLoader", (anywidget.AnyWidget,), {"_esm": esm})
+    loader: anywidget.AnyWidget = loader_class()
+    loader.layout.display = "none"
+    return loader
+
+
+def figure_widget(data: Any = None, **kwargs: Any) -> go.FigureWidget:
+    """A live figure widget; arguments as for ``go.FigureWidget``.
+
+    Pages that show it must also show :func:`plotly_loader` (the panels include it).
+    """
+    if _loader_esm() is None:
+        return go.FigureWidget(data, **kwargs)
+    return SharedFigureWidget(data, **kwargs)
