@@ -50,10 +50,10 @@ def test_controls_drive_traits_and_spec() -> None:
     spec = panel.spec()
     assert isinstance(spec, DataSpec)
     assert (spec.name, spec.path, spec.n_per_class) == ("mnist5k", None, 7)
-    assert (spec.val_fraction, spec.test_fraction, spec.augment) == (0.3, 0.2, True)
-    assert spec.image_size is None  # the weights' own size
-    panel.size_select.value = 96
-    assert panel.image_size == 96 and panel.spec().image_size == 96
+    assert (spec.val_fraction, spec.test_fraction, spec.augment) == (0.3, 0.1, True)
+    assert spec.image_size == 96  # small by default, so CPUs train in seconds
+    panel.size_select.value = 0
+    assert panel.image_size == 0 and panel.spec().image_size is None  # the weights' own
     assert panel.dataset is None  # nothing read until Load
 
 
@@ -92,7 +92,9 @@ def test_empty_path_is_explained() -> None:
 
 
 def test_folder_loads_with_preview_chart_and_split_sizes(folder: Path) -> None:
-    panel = DataPanel(dataset_name=FOLDER, path=str(folder), n_per_class=3)
+    panel = DataPanel(
+        dataset_name=FOLDER, path=str(folder), n_per_class=3, val_fraction=0.2, test_fraction=0.2
+    )
     panel.load_button.click()
     assert panel.error.layout.display == "none"
     assert panel.num_classes == 3 and len(panel.dataset) == 30
