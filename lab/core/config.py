@@ -65,6 +65,14 @@ class RunConfig:
         """Whether the backbone starts from pretrained weights."""
         return self.pretrained and self.approach != "scratch"
 
+    @property
+    def backbone_divisor(self) -> float:
+        """Backbone LR = head LR / this: the factor when fine-tuning, 1 otherwise.
+
+        From scratch every layer starts random, so no layer deserves a smaller step.
+        """
+        return self.backbone_lr_factor if self.approach == "fine_tuning" else 1.0
+
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)

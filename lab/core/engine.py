@@ -163,8 +163,7 @@ class Trainer:
 
     def summary(self) -> FreezeSummary:
         """Trainable / frozen parameters and learning rate per layer group."""
-        factor = self.config.backbone_lr_factor if self.config.approach == "fine_tuning" else 1.0
-        return summarize(self.prepare().groups, self.config.lr, factor)
+        return summarize(self.prepare().groups, self.config.lr, self.config.backbone_divisor)
 
     # -- control ----------------------------------------------------------------------
 

@@ -93,8 +93,7 @@ def find_lr(
     model = parts.model.to(setup.device)
     saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
     was_training = model.training
-    factor = config.backbone_lr_factor if config.approach == "fine_tuning" else 1.0
-    groups = param_groups(parts.groups, 1.0, factor, config.weight_decay)
+    groups = param_groups(parts.groups, 1.0, config.backbone_divisor, config.weight_decay)
     ratios = [group["lr"] for group in groups]
     optimizer = build_optimizer(groups, config.optimizer, start_lr)
     use_cache = config.cache_features and backbone_frozen(parts.groups) and not parts.augment

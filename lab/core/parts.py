@@ -10,11 +10,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from lab.core.config import ConfigError, RunConfig
 from lab.core.finetune import GroupLike, default_groups
-from lab.core.prefetch import prefetched
+from lab.core.prefetch import loader_threads, prefetched_map
 
 #: (inputs, labels) tensors or any dataset yielding (tensor, int label) pairs.
 DataLike = Dataset[Any] | tuple[torch.Tensor, torch.Tensor]
@@ -171,8 +171,11 @@ def load_batches(
         for positions in batches:
             yield positions, inputs[positions], labels[positions]
         return
-    # No worker processes (they fork, which notebooks and threads do not take well): a
-    # helper thread loads the next batch while this one is computed.
-    loader = DataLoader(dataset, batch_sampler=[b.tolist() for b in batches], num_workers=0)
-    for positions, (inputs, labels) in zip(batches, prefetched(loader), strict=True):
-        yield positions, inputs, torch.as_tensor(labels)
+
+    # No worker processes (they fork, which notebooks and threads do not take well):
+    # helper threads load the next batches while this one is computed.
+    def load(positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        inputs, labels = default_collate([dataset[i] for i in positions.tolist()])
+        return positions, inputs, torch.as_tensor(labels)
+
+    yield from prefetched_map(load, batches, workers=loader_threads())

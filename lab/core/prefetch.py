@@ -1,68 +1,52 @@
-"""Load the next batches on a helper thread while the current one is computed.
+"""Load the next batches on helper threads while the current one is computed.
 
-Decoding and resizing images (PIL, torchvision transforms) release the GIL, so a
-helper thread overlaps them with the model's forward and backward pass. Threads rather
-than DataLoader worker processes: workers fork, which is fragile inside notebooks and
-next to the run thread.
+Decoding and resizing images (PIL, torchvision transforms) release the GIL, so helper
+threads overlap them with the model's forward and backward pass, and on a machine with
+cores to spare (a GPU box) several batches load at once. Threads rather than DataLoader
+worker processes: workers fork, which is fragile inside notebooks and next to the run
+thread.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from lab.core.device import available_cpus
+
 T = TypeVar("T")
-
-_DONE = object()
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
+R = TypeVar("R")
 
 
-def prefetched(source: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Yield ``source``'s items in order, producing up to ``depth`` ahead on a thread.
+def loader_threads() -> int:
+    """Helper threads for loading: one on small machines, up to four with cores to spare."""
+    return max(1, min(4, available_cpus() // 2))
 
-    An error in ``source`` is raised here; leaving the loop early (break, stop, error)
-    ends the helper thread.
+
+def prefetched_map(
+    function: Callable[[T], R], items: Iterable[T], workers: int = 1, depth: int | None = None
+) -> Iterator[R]:
+    """Yield ``function(item)`` for each item, in order, computing up to ``depth`` ahead.
+
+    An error in ``function`` is raised here, at its item. Leaving the loop early (break,
+    stop, error) cancels what has not started and does not wait for what has.
     """
-    if depth < 1:
+    if workers < 1:
+        raise ValueError(f"workers={workers}: use at least 1 helper thread")
+    ahead = depth if depth is not None else workers + 1
+    if ahead < 1:
         raise ValueError(f"depth={depth}: prefetch at least 1 item ahead")
-    items: queue.Queue[object] = queue.Queue(maxsize=depth)
-    cancelled = threading.Event()
-
-    def offer(item: object) -> bool:
-        while not cancelled.is_set():
-            try:
-                items.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in source:
-                if not offer(item):
-                    return
-        except BaseException as error:  # handed to the consumer, raised there
-            offer(_Failure(error))
-            return
-        offer(_DONE)
-
-    helper = threading.Thread(target=produce, name="lab-prefetch", daemon=True)
-    helper.start()
+    source = iter(items)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab-load")
+    pending: deque[Future[R]] = deque()
     try:
-        while True:
-            item = items.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+        for item in source:
+            pending.append(pool.submit(function, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
     finally:
-        cancelled.set()
-        helper.join(timeout=5)
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -57,8 +57,7 @@ class TrainingLoop:
         self.uses_cache = (
             config.cache_features and backbone_frozen(parts.groups) and not parts.augment
         )
-        factor = config.backbone_lr_factor if config.approach == "fine_tuning" else 1.0
-        groups = param_groups(parts.groups, config.lr, factor, config.weight_decay)
+        groups = param_groups(parts.groups, config.lr, config.backbone_divisor, config.weight_decay)
         self.optimizer = build_optimizer(groups, config.optimizer, config.lr)
         self.steps_per_epoch = math.ceil(parts.n_train / config.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import threading
-from collections.abc import Iterator
+import time
 
 import numpy as np
 import pytest
 import torch
-from tiny_runs import Recorder, tiny_model, tiny_trainer
+from tiny_runs import Recorder, tiny_model, tiny_trainer, wait_for
 from torch import nn
 
 from lab.core.config import ConfigError, RunConfig
@@ -23,7 +24,7 @@ from lab.core.evaluation import confusion_matrix, precision_recall
 from lab.core.events import Event
 from lab.core.failures import FailureContext, NonFiniteLoss, describe_failure
 from lab.core.optim import lr_factor
-from lab.core.prefetch import prefetched
+from lab.core.prefetch import prefetched_map
 
 
 def test_config_round_trips_through_json() -> None:
@@ -49,6 +50,12 @@ def test_scratch_never_uses_pretrained_weights() -> None:
     assert RunConfig().uses_pretrained
     assert not RunConfig(approach="scratch").uses_pretrained
     assert not RunConfig(pretrained=False).uses_pretrained
+
+
+def test_only_fine_tuning_divides_the_backbone_learning_rate() -> None:
+    assert RunConfig(approach="fine_tuning", backbone_lr_factor=10).backbone_divisor == 10
+    assert RunConfig(approach="scratch", backbone_lr_factor=10).backbone_divisor == 1.0
+    assert RunConfig(approach="feature_extraction").backbone_divisor == 1.0
 
 
 def test_schedules_scale_the_learning_rate() -> None:
@@ -168,30 +175,34 @@ def test_handlers_run_for_events_they_subscribed_to_only() -> None:
     assert epochs == [1, 2]
 
 
-def test_prefetch_keeps_order_and_raises_source_errors() -> None:
-    assert list(prefetched(range(50), depth=3)) == list(range(50))
+def test_prefetch_keeps_order_and_raises_errors_at_their_item() -> None:
+    def slow_square(i: int) -> int:
+        time.sleep(0.001 * (i % 3))  # finishing out of order must not reorder results
+        return i * i
 
-    def broken() -> Iterator[int]:
-        yield 1
-        raise OSError("disk went away")
+    assert list(prefetched_map(slow_square, range(40), workers=4)) == [i * i for i in range(40)]
 
+    def broken(i: int) -> int:
+        if i == 2:
+            raise OSError("disk went away")
+        return i
+
+    seen: list[int] = []
     with pytest.raises(OSError, match="disk went away"):
-        list(prefetched(broken()))
+        for value in prefetched_map(broken, range(10), workers=2):
+            seen.append(value)
+    assert seen == [0, 1]
 
 
-def test_leaving_a_prefetch_early_ends_its_thread() -> None:
-    produced: list[int] = []
+def test_leaving_a_prefetch_early_stops_loading_more() -> None:
+    started: list[int] = []
 
-    def endless() -> Iterator[int]:
-        i = 0
-        while True:
-            produced.append(i)
-            yield i
-            i += 1
+    def load(i: int) -> int:
+        started.append(i)
+        return i
 
-    before = threading.active_count()
-    items = prefetched(endless(), depth=2)
+    items = prefetched_map(load, itertools.count(), workers=2, depth=3)
     assert [next(items) for _ in range(3)] == [0, 1, 2]
     items.close()
-    assert threading.active_count() == before
-    assert len(produced) <= 3 + 2 + 1
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("lab-load")])
+    assert len(started) <= 3 + 3 + 1  # nothing loaded beyond the look-ahead
