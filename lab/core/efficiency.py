@@ -165,7 +165,11 @@ def curve_splits(
     test_per_class: int | None = 50,
     split_seed: int = 0,
 ) -> CurveSplits:
-    """Draw the fixed test split (``split_seed``) and each seed's training order."""
+    """Draw the fixed test split (``split_seed``) and each seed's training order.
+
+    The split is the lab's default one (20% validation, 20% test), so the curve's test
+    images are among those a default run is tested on; validation images are not used.
+    """
     labels = np.asarray(labels)
     split = split_indices(labels, val_fraction=0.2, test_fraction=0.2, seed=split_seed)
     test = split.test
@@ -294,7 +298,8 @@ def data_efficiency(
             break
         t0 = time.perf_counter()
         rows = images.rows(splits.train(seed, n))
-        test_acc, train_acc, steps = _train_arm(job, arm, rows, seed)
+        with torch.random.fork_rng(devices=[]):  # seeding here leaves the caller's RNG alone
+            test_acc, train_acc, steps = _train_arm(job, arm, rows, seed)
         point = CurvePoint(arm, n, seed, test_acc, train_acc, steps, time.perf_counter() - t0)
         points.append(point)
         if on_point is not None:

@@ -52,8 +52,8 @@ def probe_figure(report: ProbeReport, height: int | None = None) -> go.Figure:
         column_widths=[0.5, 0.25, 0.25],
         horizontal_spacing=0.03,
         subplot_titles=(
-            f"Probe accuracy on your data ({report.n_per_class} per class)",
-            "Size (M parameters)",
+            f"Probe accuracy on your data ({report.n_per_class}/class)",
+            "Size (M params)",
             "ImageNet acc@1 (%)",
         ),
     )

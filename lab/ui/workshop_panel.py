@@ -42,6 +42,19 @@ _CURVE_HELP = (
     "features and for the same network trained from scratch; the band is the spread "
     "over seeds."
 )
+
+
+def _wide() -> widgets.Layout:
+    return widgets.Layout(width="auto")  # checkbox labels are cut at the default width
+
+
+_BLANK = {
+    "height": 30,
+    "margin": {"t": 0, "b": 0},
+    "xaxis": {"visible": False},
+    "yaxis": {"visible": False},
+    "template": "plotly_white",
+}
 _SIZES = [("model's own", 0), ("64 px", 64), ("96 px", 96), ("128 px", 128)]
 
 
@@ -87,7 +100,9 @@ class WorkshopPanel(widgets.VBox):
         self.candidates = widgets.SelectMultiple(
             options=offline, value=tuple(offline[:2]), rows=4, description="models"
         )
-        self.random_twin = widgets.Checkbox(True, description="add a random-init twin of the first")
+        self.random_twin = widgets.Checkbox(
+            True, description="add a random-init twin of the first", indent=False, layout=_wide()
+        )
         self.probe_n = widgets.IntSlider(20, min=5, max=50, step=5, description="per class")
         self.probe_size = widgets.Dropdown(options=_SIZES, value=96, description="image size")
         self.probe_button = with_classes(
@@ -96,8 +111,12 @@ class WorkshopPanel(widgets.VBox):
             ),
             "tl-probe-run",
         )
-        self.probe_status = with_classes(widgets.HTML(""), "tl-probe-status")
-        self.probe_fig = figure_widget()
+        self.probe_status = with_classes(
+            widgets.HTML("Press <b>Rank models</b> to score the chosen models."), "tl-probe-status"
+        )
+        # A thin blank strip until the first ranking. (Hiding it instead would leave plotly
+        # at its 700 px default width when shown: it measures its box only on creation.)
+        self.probe_fig = figure_widget(layout=_BLANK)
         self.curve_model = widgets.Dropdown(
             options=offline, value=catalog.DEFAULT_MODEL, description="model"
         )
@@ -105,7 +124,10 @@ class WorkshopPanel(widgets.VBox):
         self.curve_seeds = widgets.IntSlider(2, min=1, max=5, description="seeds")
         self.curve_size = widgets.Dropdown(options=_SIZES[1:], value=64, description="image size")
         self.curve_arms = {
-            arm: widgets.Checkbox(arm != "fine_tuning", description=ARM_LABELS[arm]) for arm in ARMS
+            arm: widgets.Checkbox(
+                arm != "fine_tuning", description=ARM_LABELS[arm], indent=False, layout=_wide()
+            )
+            for arm in ARMS
         }
         self.curve_button = with_classes(
             widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
@@ -183,6 +205,7 @@ class WorkshopPanel(widgets.VBox):
     # -- jobs (worker thread, or the caller's when not threaded) ----------------------
     def run_probe(self) -> ProbeReport | None:
         """Probe the chosen candidates; results reach the widgets through the pump."""
+        self._post("probe_started")
         try:
             candidates = self.probe_candidates()
             if not candidates:
@@ -264,7 +287,9 @@ class WorkshopPanel(widgets.VBox):
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()
         for item in items:
-            if item == "idle":
+            if item == "probe_started":
+                sends.set(self.probe_status, value="Scoring the candidates on your data…<br>")
+            elif item == "idle":
                 with sends.hold(self.probe_button, self.curve_button, self.curve_stop):
                     self._set_busy(False)
             elif isinstance(item, _Failed):
@@ -296,6 +321,8 @@ class WorkshopPanel(widgets.VBox):
         sends.replace_traces(self.probe_fig, new.data)
         with sends.figure(self.probe_fig):
             self.probe_fig.update_layout(new.layout.to_plotly_json())
+            self.probe_fig.update_xaxes(visible=True)
+            self.probe_fig.update_yaxes(visible=True)
         sync_figure(self.probe_fig)
 
     def _curve_progress(self, progress: _CurveProgress, sends: Sends) -> None:

@@ -1,7 +1,7 @@
 """The five workshop notebooks run top to bottom and show the effects they claim.
 
-Each notebook runs once (small settings, ``LAB_SMALL=1``) in a real kernel with nbclient;
-its last cell prints its key numbers as one JSON line, which the tests below check.
+Each notebook runs once (small settings, ``LAB_SMALL=1``) in a real kernel with nbclient,
+in the test that checks it; its last cell prints its key numbers as one JSON line.
 """
 
 from __future__ import annotations
@@ -49,21 +49,21 @@ def execute(name: str) -> tuple[nbformat.NotebookNode, dict[str, Any], float]:
     return nb, json.loads(text.strip().splitlines()[-1]), seconds
 
 
-@pytest.fixture(scope="module")
-def executed() -> dict[str, tuple[nbformat.NotebookNode, dict[str, Any], float]]:
-    results = {}
-    for name in NAMES:
-        results[name] = execute(name)
-        print(f"{name}: {results[name][2]:.0f} s, {json.dumps(results[name][1])}")
-    return results
+_RUNS: dict[str, dict[str, Any]] = {}
 
 
-def test_every_cell_ran_without_error(executed: dict[str, Any]) -> None:
-    for name, (nb, _, _) in executed.items():
+def key_numbers(name: str) -> dict[str, Any]:
+    """Execute notebook ``name`` (once per session), check every cell ran without error,
+    and return its key numbers. One notebook per test keeps each under the test timeout."""
+    if name not in _RUNS:
+        nb, numbers, seconds = execute(name)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.execution_count is not None for c in code), f"{name}: a cell was skipped"
         errors = [o for c in code for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{name}: {errors}"
+        print(f"\n{name}: {seconds:.0f} s, {json.dumps(numbers)}")
+        _RUNS[name] = numbers
+    return _RUNS[name]
 
 
 def test_each_notebook_has_goals_and_folded_answers() -> None:
@@ -75,38 +75,32 @@ def test_each_notebook_has_goals_and_folded_answers() -> None:
         assert text.count("<details>") == text.count("**Exercise"), name
 
 
-def test_01_pretrained_model_recognises_photos_and_groups_our_classes(
-    executed: dict[str, Any],
-) -> None:
-    _, s, _ = executed["01_pretrained_knows"]
+def test_01_pretrained_model_recognises_photos_and_groups_our_classes() -> None:
+    s = key_numbers("01_pretrained_knows")
     assert s["top5_correct"] >= 0.8 * s["photos"]
     # Frozen ImageNet features separate the silhouettes far better than random ones.
     assert s["knn_pretrained"] >= s["knn_random"] + 0.1
     assert s["linear_pretrained"] >= s["linear_random"] + 0.1
 
 
-def test_02_feature_extraction_beats_scratch_with_the_same_budget(
-    executed: dict[str, Any],
-) -> None:
-    _, s, _ = executed["02_feature_extraction"]
+def test_02_feature_extraction_beats_scratch_with_the_same_budget() -> None:
+    s = key_numbers("02_feature_extraction")
     assert s["states"] == ["completed", "completed"]
     assert s["fe_best_val"] >= s["scratch_best_val"] + 0.2
     assert s["fe_test"] >= s["scratch_test"] + 0.2
     assert s["fe_seconds"] < s["scratch_seconds"]
 
 
-def test_03_frozen_batchnorm_stays_put_and_overfitting_shows(executed: dict[str, Any]) -> None:
-    _, s, _ = executed["03_fine_tuning"]
+def test_03_frozen_batchnorm_stays_put_and_overfitting_shows() -> None:
+    s = key_numbers("03_fine_tuning")
     assert set(s["states"]) == {"completed"}
     assert all(s["frozen_bn_unchanged"])
     assert all(acc > 0.3 for acc in s["best_val"].values())  # every depth learns
     assert s["overfit_train_acc"] >= s["overfit_val_acc"] + 0.1
 
 
-def test_04_probe_ranks_pretrained_above_random_and_lists_missing_weights(
-    executed: dict[str, Any],
-) -> None:
-    _, s, _ = executed["04_choosing_a_model"]
+def test_04_probe_ranks_pretrained_above_random_and_lists_missing_weights() -> None:
+    s = key_numbers("04_choosing_a_model")
     twin = "mobilenet_v2.IMAGENET1K_V1 (random init)"
     assert s["mobilenet_rank"] < s["random_twin_rank"]
     assert s["linear"]["mobilenet_v2.IMAGENET1K_V1"] >= s["linear"][twin] + 0.1
@@ -119,8 +113,8 @@ def test_04_probe_ranks_pretrained_above_random_and_lists_missing_weights(
     }
 
 
-def test_05_pretrained_beats_scratch_at_10_images_per_class(executed: dict[str, Any]) -> None:
-    _, s, _ = executed["05_less_data"]
+def test_05_pretrained_beats_scratch_at_10_images_per_class() -> None:
+    s = key_numbers("05_less_data")
     fe, scratch = s["mean"]["feature_extraction"], s["mean"]["scratch"]
     assert fe["10"] >= scratch["10"] + 0.2
     # More labelled images help the pretrained arm too.

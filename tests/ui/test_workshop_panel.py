@@ -51,14 +51,16 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_probe_button_fills_ranking_figure_and_status(fakes: None) -> None:
     panel = WorkshopPanel(threaded=False)
+    assert not panel.probe_fig.layout.xaxis.visible  # no bare axes before a ranking
     panel.random_twin.value = True
     panel.probe_button.click()
     report = panel.last_probe
     assert report is not None
     labels = [c.label for c in panel.probe_candidates()]
     assert labels[-1].endswith("(random init)")
-    assert len(panel.probe_fig.data) == 4  # linear bars, k-NN, size, ImageNet acc
+    assert len(panel.probe_fig.data) == 6  # linear, notes, k-NN, size, ImageNet acc, notes
     assert set(panel.probe_fig.data[0].y) == {*labels, "resnet50.IMAGENET1K_V2"}
+    assert panel.probe_fig.layout.xaxis.visible and panel.probe_fig.layout.height > 100
     assert "Best on your data" in panel.probe_status.value
     assert labels[0] in panel.probe_status.value
     assert not panel.probe_button.disabled
