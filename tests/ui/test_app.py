@@ -100,7 +100,7 @@ def test_pause_resume_and_stop_name_the_state(make_app):
 
 
 def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
-    app = make_app(tiny_factory(step_s=0.03), epochs=500)
+    app = make_app(tiny_factory(step_s=0.2), epochs=50)
     app.train_panel.start_button.click()
     first = app.trainer
     wait_until(lambda: len(first.history.steps) > 2, what="first steps")
