@@ -7,7 +7,7 @@ import abc
 import numpy as np
 from PIL import Image
 
-from .errors import DataError
+from .errors import DataError, index_array
 from .images import to_rgb
 
 
@@ -29,14 +29,7 @@ class ImageDataset(abc.ABC):
         labels: np.ndarray,
         skipped: list[str] | None = None,
     ) -> None:
-        labels = np.asarray(labels, dtype=np.int64)
-        if labels.ndim != 1:
-            raise DataError(f"labels must be one-dimensional, got shape {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
-            raise DataError(
-                f"{name}: labels must lie in 0..{len(class_names) - 1} "
-                f"(one per class name), got {labels.min()}..{labels.max()}"
-            )
+        labels = index_array(labels, len(class_names), "labels", f"{name} (one per class name)")
         labels.setflags(write=False)
         self.name = name
         self.class_names = tuple(class_names)

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from .base import ImageDataset
-from .errors import DataError
+from .errors import index_array
 from .transforms import ToRGB
 
 
@@ -31,14 +31,7 @@ class TorchImageDataset(Dataset[tuple[torch.Tensor, int]]):
         indices: np.ndarray | Sequence[int],
         transform: Callable[[Any], torch.Tensor] | None = None,
     ) -> None:
-        indices = np.asarray(indices, dtype=np.int64)
-        if indices.ndim != 1:
-            raise DataError(f"indices must be one-dimensional, got shape {indices.shape}")
-        if indices.size and (indices.min() < 0 or indices.max() >= len(dataset)):
-            raise DataError(
-                f"indices must lie in 0..{len(dataset) - 1} for {dataset.name!r}, "
-                f"got {indices.min()}..{indices.max()}"
-            )
+        indices = index_array(indices, len(dataset), "indices", repr(dataset.name))
         self.dataset = dataset
         self.indices = indices
         self.transform = transform if transform is not None else _default_transform()
