@@ -83,6 +83,12 @@ class RunConfig:
         out["data"] = _jsonable(dataclasses.asdict(self.data))
         return out
 
+    def to_script(self, data_dir: str | Path | None = None) -> str:
+        """This run as a standalone PyTorch script (see :func:`lab.core.script.render_script`)."""
+        from lab.core.script import render_script
+
+        return render_script(self, data_dir)
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         """Inverse of :meth:`to_dict`; unknown keys are refused by name."""

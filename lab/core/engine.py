@@ -315,7 +315,7 @@ class Trainer:
         parts = self.prepare()
         self._setup = setup_device(self.config.device, self.config.amp)
         torch.manual_seed(self.config.seed)  # dropout and other randomness per seed
-        loop = TrainingLoop(parts, self.config, self._setup, self._control, self._emit)
+        loop = self._make_loop(parts, self._setup)
         if self.config.runs_dir:
             self._recorder = RunRecorder(Path(self.config.runs_dir) / self.run_id, self.config)
         self._loop = loop
@@ -356,6 +356,10 @@ class Trainer:
                 else TestMetrics(test.loss, test.acc, readonly(test.confusion), test.n),
             )
         )
+
+    def _make_loop(self, parts: TrainingParts, setup: DeviceSetup) -> TrainingLoop:
+        """The epochs' machinery (a distributed run swaps in its own)."""
+        return TrainingLoop(parts, self.config, setup, self._control, self._emit)
 
     def _started(self, parts: TrainingParts, loop: TrainingLoop) -> RunStarted:
         summary = summarize(parts.groups)

@@ -40,6 +40,11 @@ class EpochStats:
     n: int
 
 
+def uses_feature_cache(parts: TrainingParts, config: RunConfig) -> bool:
+    """Whether the head trains on cached features: a frozen backbone and fixed inputs."""
+    return config.cache_features and backbone_frozen(parts.groups) and not parts.augment
+
+
 class TrainingLoop:
     """Optimizer, schedule, caches and counters of one run."""
 
@@ -54,12 +59,10 @@ class TrainingLoop:
         self.parts, self.config, self.setup, self.control = parts, config, setup, control
         self.on_step = on_step
         self.model = parts.model.to(setup.device)
-        self.uses_cache = (
-            config.cache_features and backbone_frozen(parts.groups) and not parts.augment
-        )
+        self.uses_cache = uses_feature_cache(parts, config)
         groups = param_groups(parts.groups, config.lr, config.backbone_divisor, config.weight_decay)
         self.optimizer = build_optimizer(groups, config.optimizer, config.lr)
-        self.steps_per_epoch = math.ceil(parts.n_train / config.batch_size)
+        self.steps_per_epoch = math.ceil(self.samples_per_epoch() / config.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.scheduler = build_scheduler(self.optimizer, config.schedule, self.total_steps)
         # Loss scaling only matters for float16 autocast; disabled it is a pass-through.
@@ -79,6 +82,14 @@ class TrainingLoop:
         self._loss_sum, self._seen = 0.0, 0
         self._correct = torch.zeros((), dtype=torch.long, device=setup.device)
 
+    def samples_per_epoch(self) -> int:
+        """Training images one epoch of this process sees (a share of them under DDP)."""
+        return self.parts.n_train
+
+    def epoch_batches(self, epoch: int) -> list[torch.Tensor]:
+        """Positions into ``parts.train`` for each step of ``epoch``, freshly shuffled."""
+        return index_batches(self.parts.n_train, self.config.batch_size, self.generator)
+
     @property
     def lr(self) -> float:
         """Current learning rate of the head (the last parameter group)."""
@@ -93,7 +104,7 @@ class TrainingLoop:
         self._correct.zero_()
         self._last_step_end = time.perf_counter()
         self._pause_mark = self.control.paused_s
-        batches = index_batches(self.parts.n_train, self.config.batch_size, self.generator)
+        batches = self.epoch_batches(epoch)
         self.model.train()  # frozen groups stay in eval mode (see finetune.lock_eval)
         if self.train_cache is None:
             self._epoch_full(batches)

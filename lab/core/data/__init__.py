@@ -9,6 +9,7 @@ goes from a :class:`DataSpec` to torch data sets in one call.
 from .base import ArrayImageDataset, ImageDataset
 from .errors import DataError
 from .folder import FolderDataset
+from .image_folder import write_image_folder
 from .images import IMAGE_EXTENSIONS, to_rgb
 from .online import TorchvisionDataset, default_root
 from .prepare import DataSpec, PreparedData, prepare
@@ -54,4 +55,5 @@ __all__ = [
     "split_indices",
     "tensor_to_image",
     "to_rgb",
+    "write_image_folder",
 ]
