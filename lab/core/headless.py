@@ -32,9 +32,9 @@ from lab.core.history import RunHistory
 class ProgressReporter:
     """Trainer event handler: a tqdm bar on a terminal, one line per epoch otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr, tty: bool | None = None) -> None:
-        self.stream = stream
-        self.tty = stream.isatty() if tty is None else tty
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
         self._bar: tqdm[Any] | None = None
         self._epochs = 0
 

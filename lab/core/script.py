@@ -15,6 +15,7 @@ import shutil
 import string
 import subprocess
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from torch import nn
 
 from lab.core.config import ConfigError, RunConfig
 from lab.core.data.registry import FOLDER
+from lab.core.meta_init import parameters_on_meta
 
 TEMPLATE = "train_script.py.tmpl"
 #: The data folder named in a script for a built-in data set (see ``write_image_folder``).
@@ -46,6 +48,9 @@ def render_script(
             "choose a torchvision model (e.g. mobilenet_v2.IMAGENET1K_V1) to show its code"
         )
     model = catalog.build_model(config.model, num_classes=2, pretrained=False, device="meta")
+    with parameters_on_meta(), warnings.catch_warnings():  # as torchvision builds it
+        warnings.simplefilter("ignore", FutureWarning)  # GoogLeNet's note on its init
+        aux = aux_heads(entry.builder(weights=None))
     folder, note = _data_folder(config, data_dir)
     spec = config.data
     values = {
@@ -73,7 +78,7 @@ def render_script(
         "IMAGE_SIZE": repr(spec.image_size),
         "AUGMENT": repr(spec.augment),
         "LAYER_GROUPS": repr(group_paths(model)),
-        "BUILD_MODEL": build_model_code(model),
+        "BUILD_MODEL": build_model_code(model, aux),
     }
     template = resources.files("lab.core").joinpath("resources", TEMPLATE).read_text()
     return format_python(string.Template(template).substitute(values))
@@ -114,13 +119,19 @@ def attribute_code(path: str, root: str = "model") -> str:
     return code
 
 
-def build_model_code(model: nn.Module) -> str:
+def aux_heads(model: nn.Module) -> list[str]:
+    """Names of the auxiliary classifiers (GoogLeNet, Inception v3) a model trains with."""
+    if not getattr(model, "aux_logits", False):
+        return []
+    return [name for name, child in model.named_children() if name.lower().startswith("aux")]
+
+
+def build_model_code(model: nn.Module, aux: list[str]) -> str:
     """Lines (indented for the template's ``build_model``) that fit the head to the data."""
     from lab.core.heads import head_module, head_path
 
     lines = []
-    aux = [name for name, _ in model.named_children() if name.lower().startswith("aux")]
-    if getattr(model, "aux_logits", False) and aux:
+    if aux:
         lines.append("# Training would also return the auxiliary classifiers' outputs: drop them.")
         lines.append("model.aux_logits = False")
         lines += [f"model.{name} = None" for name in aux]

@@ -19,6 +19,7 @@ from lab.core.config import RunConfig
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
+from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
 from lab.ui.figures import plotly_loader
@@ -87,6 +88,9 @@ class TransferLab(widgets.VBox):
         self.data_panel = DataPanel()
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
+        self.show_code = ShowCode(self.config)
+        # Step 4 offers the run as plain PyTorch, next to the button that trains it.
+        self.train_panel.children = [*self.train_panel.children, self.show_code]
         self.results_panel = ResultsPanel()
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
