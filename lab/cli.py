@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -118,8 +119,19 @@ def _torchrun(args: argparse.Namespace) -> int:
         rest += ["--device", args.device]
     rest += [flag for flag, on in (("--deterministic", args.deterministic),) if on]
     rest += ["--quiet"] if args.quiet else []
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(args.nproc)]
-    return subprocess.call([*command, "-m", "lab.cli", *rest])
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [*run, "--nproc_per_node", str(args.nproc)]
+    child = subprocess.Popen([*command, "-m", "lab.cli", *rest])
+
+    def forward(signum: int, _frame: object) -> None:  # torchrun passes it to every process
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # -- script, export-data, probe, serve --------------------------------------------------
