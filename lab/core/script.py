@@ -26,6 +26,11 @@ from lab.core.data.registry import FOLDER
 from lab.core.meta_init import parameters_on_meta
 
 TEMPLATE = "train_script.py.tmpl"
+_WORDS = {
+    "feature_extraction": "feature extraction",
+    "fine_tuning": "fine-tuning",
+    "scratch": "from scratch",
+}
 #: The data folder named in a script for a built-in data set (see ``write_image_folder``).
 DATA_ROOT = "data"
 
@@ -54,7 +59,7 @@ def render_script(
     folder, note = _data_folder(config, data_dir)
     spec = config.data
     values = {
-        "TITLE": f"Train {entry.arch} on {Path(folder).name}: {config.approach.replace('_', ' ')}.",
+        "TITLE": f"Train {entry.arch} on {Path(folder).name}: {_WORDS[config.approach]}.",
         "SCRIPT_NAME": script_name,
         "DATA_NOTE": note,
         "DATA_DIR": repr(str(folder)),

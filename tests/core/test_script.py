@@ -84,6 +84,11 @@ def test_the_script_trains_like_the_lab_without_it(
         history.steps[0].loss, abs=1e-4
     )
     assert _value(r"^val_acc=(\S+)$", plain.stdout) == pytest.approx(history.best_val_acc, abs=0.02)
+    # Not only the start: every epoch's validation loss follows the lab's run.
+    val_losses = [
+        float(v) for v in re.findall(r"^epoch \d+/2: .* val_loss=(\S+) ", plain.stdout, re.M)
+    ]
+    assert val_losses == pytest.approx([e.val_loss for e in history.evaluations], abs=2e-3)
     assert (tmp_path / "plain" / "best.pt").is_file()
 
 
