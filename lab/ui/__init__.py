@@ -7,7 +7,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lab.ui.app import TransferLab
 
-__all__ = ["TransferLab"]
+__all__ = ["TransferLab", "dashboard"]
+
+
+def dashboard(**kwargs: Any) -> TransferLab:
+    """The lab in dashboard mode (what ``notebooks/dashboard.ipynb`` shows).
+
+    Typed folders are limited to the data roots, uploads go to a per-session folder,
+    results leave through browser downloads; see :mod:`lab.core.settings` for the
+    environment variables the host sets.
+    """
+    from lab.core import settings
+    from lab.ui.app import TransferLab
+
+    return TransferLab(settings=settings.use(settings.for_mode("dashboard")), **kwargs)
 
 
 def __getattr__(name: str) -> Any:
