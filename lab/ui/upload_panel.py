@@ -41,7 +41,7 @@ class UploadPanel(widgets.VBox):
         self.zip_drop.on_error(self.fail)
         self.new_class = css(widgets.Text(placeholder="class name, e.g. cat"), "tl-new-class")
         self.add_button = css(widgets.Button(description="Add class", icon="plus"), "tl-add-class")
-        self.add_button.on_click(lambda _b: self.add_class(self.new_class.value))
+        self.add_button.on_click(lambda _b: self.create_class(self.new_class.value))
         self.rows = css(widgets.VBox([]), "tl-class-rows")
         self.message = css(widgets.HTML(""), "tl-upload-message")
         self.error = error_box()
@@ -55,7 +55,7 @@ class UploadPanel(widgets.VBox):
         self.refresh()
 
     # -- user actions (kernel main thread) ----------------------------------------
-    def add_class(self, name: str) -> bool:
+    def create_class(self, name: str) -> bool:
         """Create a class; False (and a message) if the name is unusable."""
         return self._act(lambda: f"added class {self.store.add_class(name)!r}", clear_name=True)
 
@@ -63,7 +63,7 @@ class UploadPanel(widgets.VBox):
         """Rename a class; its images move with it."""
         return self._act(lambda: f"renamed {old!r} to {self.store.rename_class(old, new)!r}")
 
-    def remove_class(self, name: str) -> bool:
+    def delete_class(self, name: str) -> bool:
         """Delete a class and its images."""
 
         def remove() -> str:
@@ -72,7 +72,7 @@ class UploadPanel(widgets.VBox):
 
         return self._act(remove)
 
-    def remove_image(self, class_name: str, file_name: str) -> bool:
+    def delete_image(self, class_name: str, file_name: str) -> bool:
         """Delete one image of a class."""
 
         def remove() -> str:
@@ -87,7 +87,7 @@ class UploadPanel(widgets.VBox):
 
     def upload_zip(self, data: bytes) -> bool:
         """Add the images of a zip of class folders."""
-        return self._act(lambda: self._report(self.store.add_zip(data)))
+        return self._act(lambda: self._report(self.store.add_zip(data), from_zip=True))
 
     def fail(self, message: str) -> None:
         """Show why an action or upload was refused (what was there stays)."""
@@ -115,10 +115,16 @@ class UploadPanel(widgets.VBox):
         self.on_change()
         return True
 
-    def _report(self, report: UploadReport) -> str:
+    def _report(self, report: UploadReport, from_zip: bool = False) -> str:
         text = report.summary()
         classes = self.store.classes()
-        if len(classes) == 1:
+        if from_zip and len(report.added) == 1:
+            only = next(iter(report.added))
+            text += (
+                f" · this zip holds a single class ({only!r}): a classifier needs at least "
+                "two, so add another class or upload a zip with one folder per class"
+            )
+        elif len(classes) == 1:
             only = next(iter(classes))
             text += f" · only one class so far ({only!r}): a classifier needs at least two"
         if report.refused and not report.n_added:
@@ -148,10 +154,10 @@ class UploadPanel(widgets.VBox):
         rename_button = css(widgets.Button(description="Rename"), "tl-rename-class")
         rename_button.on_click(lambda _b: self.rename_class(name, rename.value))
         remove = css(widgets.Button(description="Remove class", icon="trash"), "tl-remove-class")
-        remove.on_click(lambda _b: self.remove_class(name))
+        remove.on_click(lambda _b: self.delete_class(name))
         pick = css(widgets.Dropdown(options=files, layout={"width": "160px"}), "tl-image-select")
         drop_image = css(widgets.Button(description="Remove image"), "tl-remove-image")
-        drop_image.on_click(lambda _b: pick.value and self.remove_image(name, pick.value))
+        drop_image.on_click(lambda _b: pick.value and self.delete_image(name, pick.value))
         thumbs = css(widgets.Image(format="png"), "tl-class-thumbs")
         self._thumbnails(thumbs, name)
         controls = widgets.HBox([drop, rename, rename_button, remove, pick, drop_image])

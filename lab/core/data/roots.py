@@ -44,9 +44,10 @@ def _candidates(text: str, roots: Sequence[DataRoot]) -> list[Path]:
 def resolve_folder(text: str, roots: Sequence[DataRoot]) -> tuple[Path, str]:
     """The folder ``text`` names inside one of ``roots``, and how messages may show it.
 
-    Relative paths are looked up in each root in turn (the first that exists wins);
-    absolute paths and ``~`` are accepted only if they resolve inside a root. Raises a
-    DataError naming the allowed roots otherwise.
+    A relative path names the first root where it exists (else the first root); an
+    absolute path or ``~`` is taken as it is. Either is accepted only if it still lies
+    inside a root once ``~``, ``..`` and symbolic links are resolved; otherwise a
+    DataError names the allowed roots (by name, not by server path).
     """
     text = text.strip()
     names = ", ".join(repr(root.name) for root in roots)
@@ -57,15 +58,16 @@ def resolve_folder(text: str, roots: Sequence[DataRoot]) -> tuple[Path, str]:
         )
     if not text:
         raise DataError(f"path='': type a folder inside one of the data folders {names}")
-    candidates = [path.resolve() for path in _candidates(text, roots)]
-    inside = [(path, root) for path in candidates for root in roots if _within(path, root.path)]
-    if not inside:
+    candidates = _candidates(text, roots)
+    typed = next((p for p in candidates if p.exists() or p.is_symlink()), candidates[0])
+    path = typed.resolve()
+    root = next((r for r in roots if _within(path, r.path)), None)
+    if root is None:
         raise DataError(
             f"path={text!r} lies outside the data folders this server allows ({names}), "
             "after following '..', '~' and symbolic links: type a folder inside one of "
             "them, e.g. " + repr(f"{roots[0].name}/<your folder>")
         )
-    path, root = next(((p, r) for p, r in inside if p.exists()), inside[0])
     return path, display_path(path, root)
 
 

@@ -94,6 +94,8 @@ def read_class_zip(data: bytes, limits: UploadLimits) -> ZipContents:
         _collect(archive, safe, contents)
     if not contents.entries:
         found = "it is empty" if not infos else "none of its files is an image in a class folder"
+        if contents.refused:
+            found = "refused: " + "; ".join(contents.refused[:3])
         raise UploadError(
             f"the zip holds no usable images ({found}): put the images in one folder per "
             "class, e.g. cat/1.jpg, dog/2.jpg, and zip those folders"

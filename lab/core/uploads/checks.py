@@ -73,7 +73,10 @@ def check_image_bytes(name: str, data: bytes, max_pixels: int) -> str | None:
                     return _too_many_pixels(name, width, height, max_pixels)
                 image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return f"{name}: too many pixels to decode safely (LAB_MAX_PIXELS): scale it down"
+        return (
+            f"{name}: more pixels than is safe to decode (the limit is {max_pixels:,} per "
+            "image, LAB_MAX_PIXELS): scale it down and upload it again"
+        )
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         return f"{name}: cannot be read as an image ({type(error).__name__})"
     return None
