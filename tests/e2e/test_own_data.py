@@ -172,5 +172,5 @@ def test_add_classes_by_name_upload_images_and_train(
         drop.set_input_files([str(p) for p in images[name]])
         count = page.locator(".tl-class-count", has_text=f"{name} · {CLASSES[name]} image(s)")
         count.wait_for(timeout=60_000)
-    assert page.locator(".tl-class-thumbs img").count() == 2
+    assert page.locator("img.tl-class-thumbs:visible").count() == 2
     load_and_train(page, 2)
