@@ -10,7 +10,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
@@ -26,7 +25,7 @@ from lab.core.data import (
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
-from lab.ui.figures import figure_widget, plotly_loader
+from lab.ui.figures import plotly_loader, split_chart
 from lab.ui.help_texts import HELP
 from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
@@ -82,7 +81,7 @@ class DataPanel(widgets.VBox):
         self.dataset = None
         self._build_controls()
         self.uploads = UploadPanel(store, on_change=self._on_uploads_changed)
-        self.class_chart = self._build_chart()
+        self.class_chart = with_classes(split_chart(_SPLIT_COLOURS), "tl-class-chart")
         self.children = [
             plotly_loader(),
             *panel_title("2 · Data", title),
@@ -181,22 +180,6 @@ class DataPanel(widgets.VBox):
         )
         widgets.link((self, trait), (slider, "value"))
         return with_classes(slider, f"tl-{trait.replace('_', '-')}")
-
-    def _build_chart(self) -> go.FigureWidget:
-        bars = [
-            go.Bar(name=split, marker_color=_SPLIT_COLOURS[split], x=[], y=[]) for split in _SPLITS
-        ]
-        chart = figure_widget(data=bars)
-        chart.update_layout(
-            barmode="stack",
-            height=260,
-            margin={"l": 40, "r": 10, "t": 30, "b": 60},
-            title={"text": "images per class", "font": {"size": 12}},
-            legend={"orientation": "h", "y": 1.15, "x": 1, "xanchor": "right"},
-        )
-        chart.layout.yaxis.title.text = "images"
-        sync_figure(chart)
-        return with_classes(chart, "tl-class-chart")
 
     # -- rules --------------------------------------------------------------------
     @validate("n_per_class")

@@ -58,7 +58,9 @@ print(json.dumps({"names": names, "onnx": onnx_top1, "torch": torch_top1}))
 
 
 @pytest.fixture(scope="module")
-def lab_server(voila_server_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def lab_server(
+    voila_server_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("own-data")
     uploads = folder / "uploads"
     saved = os.environ.get("LAB_UPLOAD_ROOT")
