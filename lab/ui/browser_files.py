@@ -174,11 +174,11 @@ class FileDrop(anywidget.AnyWidget):
             except UploadError as error:
                 self._refuse(str(error))
         elif kind == "begin":
-            self._begin(str(content["id"]), files)
+            self._begin(str(content.get("id", "")), files)
         elif kind == "chunk":
-            self._chunk(str(content["id"]), int(content.get("file", 0)), buffers)
+            self._chunk(str(content.get("id", "")), int(content.get("file", 0)), buffers)
         elif kind == "end":
-            self._end(str(content["id"]))
+            self._end(str(content.get("id", "")))
 
     def _begin(self, transfer_id: str, files: list[dict[str, Any]]) -> None:
         sizes = [int(f.get("size", 0)) for f in files]
