@@ -141,6 +141,7 @@ def test_upload_a_zip_train_and_take_the_model_home(
     onnx = download(page, "tl-download-onnx", tmp_path)
     state = download(page, "tl-download-state-dict", tmp_path)
     assert onnx.suffix == ".onnx" and state.name.endswith("model_state.pt")
+    print(f"downloaded {onnx.stat().st_size:,} B ONNX, {state.stat().st_size:,} B state dict")
 
     paths = [str(p) for files in images.values() for p in files]
     result = subprocess.run(
