@@ -7,7 +7,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lab.ui.app import TransferLab
 
-__all__ = ["TransferLab"]
+__all__ = ["TransferLab", "dashboard"]
+
+
+def dashboard(**kwargs: Any) -> TransferLab:
+    """The lab in dashboard mode (what ``notebooks/dashboard.ipynb`` shows).
+
+    Typed folders are limited to the data roots, uploads go to a per-session folder
+    (deleted when the kernel shuts down), results leave through browser downloads; see
+    :mod:`lab.core.settings` for the environment variables the host sets.
+    """
+    import atexit
+
+    from lab.core import settings
+    from lab.ui.app import TransferLab
+
+    app = TransferLab(settings=settings.use(settings.for_mode("dashboard")), **kwargs)
+    # A participant's images leave with their kernel (a normal shutdown runs atexit).
+    atexit.register(app.data_panel.uploads.store.clear)
+    return app
 
 
 def __getattr__(name: str) -> Any:

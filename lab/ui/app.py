@@ -15,9 +15,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from lab.core import catalog
 from lab.core.config import RunConfig
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
+from lab.core.settings import LabSettings, current
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
@@ -55,7 +57,8 @@ class TransferLab(widgets.VBox):
     """The whole lab. ``TransferLab()`` in a notebook cell shows it.
 
     ``trainer_factory`` builds a trainer from a config (default: ``Trainer(config)``);
-    ``live=False`` keeps the pump thread off so tests drain it by hand.
+    ``live=False`` keeps the pump thread off so tests drain it by hand; ``settings``
+    (default: :func:`lab.core.settings.current`) say which mode the lab runs in.
     """
 
     def __init__(
@@ -63,9 +66,11 @@ class TransferLab(widgets.VBox):
         trainer_factory: TrainerFactory | None = None,
         runs_dir: str | None = "runs",
         live: bool = True,
+        settings: LabSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.settings = settings or current()
         self.trainer_factory: TrainerFactory = trainer_factory or Trainer
         self.runs_dir, self.live = runs_dir, live
         self.trainer: Trainer | None = None
@@ -84,8 +89,8 @@ class TransferLab(widgets.VBox):
 
     # -- construction -------------------------------------------------------------
     def _build_panels(self) -> None:
-        self.model_panel = ModelPanel()
-        self.data_panel = DataPanel()
+        self.model_panel = ModelPanel(settings=self.settings)
+        self.data_panel = DataPanel(settings=self.settings)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
         self.show_code = ShowCode(self.config)
@@ -94,7 +99,9 @@ class TransferLab(widgets.VBox):
         self.results_panel = ResultsPanel()
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
-        self.test_panel = TestPanel(trainer=lambda: self.trainer, export_dir=export_dir)
+        self.test_panel = TestPanel(
+            trainer=lambda: self.trainer, export_dir=export_dir, settings=self.settings
+        )
 
     def _wire(self) -> None:
         widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
@@ -140,6 +147,7 @@ class TransferLab(widgets.VBox):
     def config(self) -> RunConfig:
         """The run configuration the panels describe now (raises if a value is invalid)."""
         model, approach, train = self.model_panel, self.approach_panel, self.train_panel
+        self._check_weights(model.model_key, model.pretrained)
         return RunConfig(
             model=model.model_key,
             pretrained=model.pretrained,
@@ -155,6 +163,20 @@ class TransferLab(widgets.VBox):
             embedding=self.results_panel.embedding,
             runs_dir=self.runs_dir,
         )
+
+    def _check_weights(self, key: str, pretrained: bool) -> None:
+        if not pretrained or self.settings.allow_downloads:
+            return
+        try:
+            entry = catalog.get_entry(key)
+        except KeyError:
+            return  # not a catalog model: the trainer factory says what it is
+        if entry.availability == "download":
+            raise ValueError(
+                f"model {key!r} needs its weights downloaded, which the host of this server "
+                "has switched off (LAB_ALLOW_DOWNLOADS=0): choose a model marked offline "
+                "or cached"
+            )
 
     def _run_name(self, config: RunConfig) -> str:
         self._run_count += 1

@@ -10,7 +10,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
@@ -20,12 +19,15 @@ from lab.core.data import (
     DataSpec,
     augmented_samples,
     build_transform,
-    list_datasets,
     load_dataset,
     split_indices,
 )
-from lab.ui.figures import figure_widget, plotly_loader
+from lab.core.settings import LabSettings, current
+from lab.core.uploads import UploadStore
+from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
+from lab.ui.figures import plotly_loader, split_chart
 from lab.ui.help_texts import HELP
+from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
     clear_error,
     error_box,
@@ -38,7 +40,6 @@ from lab.ui.widgets_common import (
     with_classes,
 )
 
-FOLDER = "folder"
 #: How many images per class the preview grid shows, and for how many classes at most.
 PREVIEW_PER_CLASS = 6
 PREVIEW_MAX_CLASSES = 10
@@ -47,18 +48,6 @@ AUGMENT_SAMPLES = 8
 IMAGE_SIZES = (64, 96, 128, 160, 224)
 _SPLITS = ("train", "val", "test")
 _SPLIT_COLOURS = {"train": "#1e88e5", "val": "#fb8c00", "test": "#8e24aa"}
-
-
-def dataset_options() -> list[tuple[str, str]]:
-    """Dropdown options (label, name): built-ins first, downloads marked, then a folder."""
-    options = []
-    for info in sorted(list_datasets(), key=lambda i: not i.offline):
-        if info.name == FOLDER:
-            continue
-        suffix = "" if info.offline else " · needs download"
-        options.append((f"{info.title}{suffix}", info.name))
-    options.append(("Image folder…", FOLDER))
-    return options
 
 
 class DataPanel(widgets.VBox):
@@ -76,18 +65,30 @@ class DataPanel(widgets.VBox):
     num_classes = Int(0, help="Number of classes of the loaded data set (0: none loaded).")
     dataset = AnyTrait(None, allow_none=True, help="The loaded ImageDataset, or None.")
 
-    def __init__(self, title: bool = False, **kwargs: Any) -> None:
-        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits."""
+    def __init__(
+        self, title: bool = False, settings: LabSettings | None = None, **kwargs: Any
+    ) -> None:
+        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits.
+
+        ``settings`` (default: :func:`lab.core.settings.current`) decide which folders a
+        typed path may name and where uploads go.
+        """
         self._ready = False
+        self.settings = settings or current()
+        store = UploadStore(self.settings.upload_root, self.settings.limits)
+        self.sources = DataSources(self.settings, store)
         super().__init__(**kwargs)
         self.dataset = None
         self._build_controls()
-        self.class_chart = self._build_chart()
+        self.uploads = UploadPanel(store, on_change=self._on_uploads_changed)
+        self.class_chart = with_classes(split_chart(_SPLIT_COLOURS), "tl-class-chart")
         self.children = [
             plotly_loader(),
             *panel_title("2 · Data", title),
             help_line("dataset"),
             widgets.HBox([self.dataset_select, self.path_text, self.load_button]),
+            self.roots_note,
+            self.uploads,
             self.status,
             self.error,
             widgets.HBox([self.n_slider, self.val_slider, self.test_slider]),
@@ -111,9 +112,18 @@ class DataPanel(widgets.VBox):
             "tl-dataset-select",
         )
         widgets.link((self, "dataset_name"), (self.dataset_select, "value"))
+        dashboard = self.settings.dashboard
         self.path_text = with_classes(
-            widgets.Text(placeholder="/path/to/folder", description="path", tooltip=HELP["folder"]),
+            widgets.Text(
+                placeholder="folder name" if dashboard else "/path/to/folder",
+                description="path",
+                tooltip=HELP["folder"],
+            ),
             "tl-folder-path",
+        )
+        self.roots_note = with_classes(
+            widgets.HTML(f'<span style="color:#666">{self.sources.roots_note()}</span>'),
+            "tl-data-roots",
         )
         widgets.link((self, "path"), (self.path_text, "value"))
         self.load_button = with_classes(
@@ -171,22 +181,6 @@ class DataPanel(widgets.VBox):
         widgets.link((self, trait), (slider, "value"))
         return with_classes(slider, f"tl-{trait.replace('_', '-')}")
 
-    def _build_chart(self) -> go.FigureWidget:
-        bars = [
-            go.Bar(name=split, marker_color=_SPLIT_COLOURS[split], x=[], y=[]) for split in _SPLITS
-        ]
-        chart = figure_widget(data=bars)
-        chart.update_layout(
-            barmode="stack",
-            height=260,
-            margin={"l": 40, "r": 10, "t": 30, "b": 60},
-            title={"text": "images per class", "font": {"size": 12}},
-            legend={"orientation": "h", "y": 1.15, "x": 1, "xanchor": "right"},
-        )
-        chart.layout.yaxis.title.text = "images"
-        sync_figure(chart)
-        return with_classes(chart, "tl-class-chart")
-
     # -- rules --------------------------------------------------------------------
     @validate("n_per_class")
     def _validate_n_per_class(self, proposal: dict[str, Any]) -> int:
@@ -227,13 +221,20 @@ class DataPanel(widgets.VBox):
     def _on_dataset_name_changed(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
-        self.path_text.layout.display = None if change["new"] == FOLDER else "none"
+        folder = change["new"] == FOLDER
+        self.path_text.layout.display = None if folder else "none"
+        self.roots_note.layout.display = None if folder and self.settings.dashboard else "none"
+        self.uploads.layout.display = None if change["new"] == UPLOADS else "none"
         self._forget_dataset("Press <b>Load &amp; preview</b> to read the data set.")
 
     @observe("path")
     def _on_path_changed(self, change: dict[str, Any]) -> None:
         if self._ready and self.dataset_name == FOLDER and self.dataset is not None:
             self._forget_dataset("The folder changed: press <b>Load &amp; preview</b>.")
+
+    def _on_uploads_changed(self) -> None:
+        if self.dataset_name == UPLOADS and self.dataset is not None:
+            self._forget_dataset("Your images changed: press <b>Load &amp; preview</b>.")
 
     @observe("n_per_class", "val_fraction", "test_fraction", "seed")
     def _on_split_changed(self, change: dict[str, Any]) -> None:
@@ -253,17 +254,18 @@ class DataPanel(widgets.VBox):
         """Read the chosen data set and draw its previews; False (and a message) on error."""
         clear_error(self.error)
         self.status.value = f"Loading <b>{self.dataset_name}</b>…"
+        folder = None
         try:
-            if self.dataset_name == FOLDER and not self.path.strip():
-                raise DataError(
-                    "path='': type the folder that holds one sub-folder of images per class"
-                )
-            path = self.path.strip() if self.dataset_name == FOLDER else None
-            dataset = load_dataset(self.dataset_name, path=path)
+            folder = self.sources.folder(self.dataset_name, self.path)
+            if folder is None:
+                dataset = load_dataset(self.dataset_name)
+            else:
+                dataset = load_dataset(FOLDER, path=folder[0])
         except DataError as error:
-            return self._fail(str(error))
+            return self._fail(self.sources.message(str(error), folder))
         except Exception as error:  # noqa: BLE001 - the panel shows it instead of a traceback
-            return self._fail(f"could not load {self.dataset_name!r}: {error}")
+            text = f"could not load {self.dataset_name!r}: {error}"
+            return self._fail(self.sources.message(text, folder))
         with self.hold_sync():
             self.dataset = dataset
             self.num_classes = len(dataset.class_names)
@@ -275,10 +277,14 @@ class DataPanel(widgets.VBox):
         return True
 
     def spec(self) -> DataSpec:
-        """The data part of a run configuration, from the current controls."""
+        """The data part of a run configuration, from the current controls.
+
+        Raises DataError when the typed folder is not allowed or nothing is uploaded.
+        """
+        folder = self.sources.folder(self.dataset_name, self.path)
         return DataSpec(
-            name=self.dataset_name,
-            path=self.path.strip() if self.dataset_name == FOLDER else None,
+            name=self.dataset_name if folder is None else FOLDER,
+            path=None if folder is None else str(folder[0]),
             n_per_class=self.n_per_class,
             val_fraction=self.val_fraction,
             test_fraction=self.test_fraction,

@@ -20,6 +20,8 @@ import anywidget
 import plotly.basewidget
 import plotly.graph_objects as go
 
+from lab.ui.widgets_common import sync_figure
+
 _BUNDLE = pathlib.Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
 _EXPORT = re.compile(r"export\s*\{(\w+) as FigureModel,(\w+) as FigureView,(\w+) as default\}")
 
@@ -94,3 +96,21 @@ def figure_widget(data: Any = None, **kwargs: Any) -> go.FigureWidget:
     if _loader_esm() is None:
         return go.FigureWidget(data, **kwargs)
     return SharedFigureWidget(data, **kwargs)
+
+
+def split_chart(colours: dict[str, str]) -> go.FigureWidget:
+    """An empty stacked bar chart of images per class, one bar trace per split in ``colours``."""
+    bars = [
+        go.Bar(name=split, marker_color=colour, x=[], y=[]) for split, colour in colours.items()
+    ]
+    chart = figure_widget(data=bars)
+    chart.update_layout(
+        barmode="stack",
+        height=260,
+        margin={"l": 40, "r": 10, "t": 30, "b": 60},
+        title={"text": "images per class", "font": {"size": 12}},
+        legend={"orientation": "h", "y": 1.15, "x": 1, "xanchor": "right"},
+    )
+    chart.layout.yaxis.title.text = "images"
+    sync_figure(chart)
+    return chart

@@ -35,6 +35,10 @@ HELP: dict[str, str] = {
         "machine; download: needs an internet connection the first time."
     ),
     "offline_only": "Show only models whose weights are usable without an internet connection.",
+    "downloads_locked": (
+        "The host of this server decides whether new weights may be downloaded "
+        "(LAB_ALLOW_DOWNLOADS); here only models usable offline can be chosen."
+    ),
     "max_size": "Hide models whose weights file is larger than this many megabytes.",
     "sort_by": "Column the model table is sorted by.",
     "x_axis": "What the scatter plot puts on its horizontal axis: model size or compute.",

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from traitlets import Bool, Float, TraitError, Unicode, observe, validate
 
 from lab.core import catalog
+from lab.core.settings import LabSettings, current
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import HELP
 from lab.ui.widgets_common import (
@@ -74,9 +75,16 @@ class ModelPanel(widgets.VBox):
     sort_by = Unicode("ImageNet acc@1", help=f"Table sort column: one of {list(SORT_COLUMNS)}.")
     x_axis = Unicode("parameters (M)", help=f"Scatter x axis: one of {list(X_AXES)}.")
 
-    def __init__(self, title: bool = False, **kwargs: Any) -> None:
-        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits."""
+    def __init__(
+        self, title: bool = False, settings: LabSettings | None = None, **kwargs: Any
+    ) -> None:
+        """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits.
+
+        When ``settings`` (default: :func:`lab.core.settings.current`) forbid weight
+        downloads, only models usable offline are listed and the filter is locked on.
+        """
         self._ready = False
+        self.settings = settings or current()
         super().__init__(**kwargs)
         self._entries = list(catalog.list_models())
         self._availability: dict[str, str] = {}
@@ -124,6 +132,11 @@ class ModelPanel(widgets.VBox):
             "tl-offline-only",
         )
         widgets.link((self, "offline_only"), (self.offline_check, "value"))
+        if not self.settings.allow_downloads:
+            self.offline_only = True
+            self.offline_check.disabled = True
+            self.offline_check.description = "usable offline only (set by the host)"
+            self.offline_check.tooltip = HELP["downloads_locked"]
         # Sizes span two orders of magnitude, so a log slider keeps small models reachable.
         self.size_slider = with_classes(
             widgets.FloatLogSlider(
@@ -180,6 +193,11 @@ class ModelPanel(widgets.VBox):
             message = error.args[0] if error.args else str(error)
             raise TraitError(f"model_key={key!r}: {message}") from None
         return str(key)
+
+    @validate("offline_only")
+    def _validate_offline_only(self, proposal: dict[str, Any]) -> bool:
+        # The host decides about downloads: a participant's page cannot switch them on.
+        return bool(proposal["value"]) or not self.settings.allow_downloads
 
     @validate("max_size_mb")
     def _validate_max_size_mb(self, proposal: dict[str, Any]) -> float:

@@ -18,18 +18,22 @@ import plotly.graph_objects as go
 from PIL import Image, UnidentifiedImageError
 
 from lab.core.events import RunCompleted
-from lab.core.export import onnx_available
 from lab.core.history import RunHistory
+from lab.core.settings import LabSettings, current
 from lab.plots import apply_trace_data, topk_data, topk_figure
+from lab.ui.browser_files import FileDrop
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
+from lab.ui.take_home import TakeHome
 from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
 
 #: Export formats offered, as (button label, format name passed to the exporter).
-EXPORTS = [("Export state dict", "state_dict"), ("Export TorchScript", "torchscript")]
-if onnx_available():
-    EXPORTS.append(("Export ONNX", "onnx"))
+EXPORTS = [
+    ("Export state dict", "state_dict"),
+    ("Export TorchScript", "torchscript"),
+    ("Export ONNX", "onnx"),
+]
 
 #: ``exporter(trainer, format, directory) -> written path``.
 Exporter = Callable[[Any, str, Path], Path]
@@ -56,7 +60,12 @@ def _default_exporter(trainer: Any, kind: str, directory: Path) -> Path:
 
 
 class TestPanel(widgets.VBox):
-    """Final test accuracy, top-5 prediction on an uploaded image, export buttons."""
+    """Final test accuracy, top-5 prediction on an uploaded image, downloads and exports.
+
+    Browser downloads are always offered; exports to a server folder only in JupyterLab
+    mode (``settings``, default :func:`lab.core.settings.current`), where the server is
+    the user's own machine.
+    """
 
     __test__ = False  # a widget, not a pytest test class
 
@@ -65,19 +74,26 @@ class TestPanel(widgets.VBox):
         trainer: Callable[[], Any] | None = None,
         exporter: Exporter | None = None,
         export_dir: str | Path = "exports",
+        settings: LabSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.settings = settings or current()
         self.trainer: Callable[[], Any] = trainer or (lambda: None)
         self.exporter: Exporter = exporter or _default_exporter
         self.export_dir = Path(export_dir)
         self.test_acc = with_classes(widgets.HTML(self._waiting()), "tl-test-acc")
         self.test_acc.tooltip = run_help("test")
+        # Not ipywidgets' FileUpload: it sends a file in one message, and one over the
+        # server's websocket limit drops the connection without a word.
         self.upload = with_classes(
-            widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"),
+            FileDrop(self.settings.limits, accept="image/*", description="Upload image"),
             "tl-upload",
         )
-        self.upload.observe(self._on_upload_changed, "value")
+        self.upload.on_upload(self._on_uploaded)
+        self.upload.on_error(
+            lambda message: show_error(self.error, f"Could not predict: {message}")
+        )
         self.preview = with_classes(widgets.Image(format="png", width=160), "tl-upload-preview")
         self.preview.layout.display = "none"
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
@@ -90,6 +106,10 @@ class TestPanel(widgets.VBox):
             button.on_click(lambda _b, kind=kind: self.export(kind))
             self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
         self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
+        self.take_home = TakeHome(lambda: self.trainer())
+        exports: list[widgets.Widget] = [run_help_line("export"), widgets.HBox(self.export_buttons)]
+        if self.settings.dashboard:
+            exports = []
         self.children = [
             plotly_loader(),
             with_classes(widgets.HTML("<h3>7 · Test and use</h3>"), "tl-panel-title"),
@@ -98,8 +118,8 @@ class TestPanel(widgets.VBox):
             run_help_line("predict"),
             widgets.HBox([widgets.VBox([self.upload, self.preview]), self.prediction_box]),
             self.error,
-            run_help_line("export"),
-            widgets.HBox(self.export_buttons),
+            self.take_home,
+            *exports,
             self.export_info,
         ]
         with_classes(self, "tl-panel", "tl-test-panel")
@@ -136,9 +156,8 @@ class TestPanel(widgets.VBox):
             raise RuntimeError("no trained model yet: press Start in step 4 first")
         return trainer
 
-    def _on_upload_changed(self, change: dict[str, Any]) -> None:
-        if change["new"]:
-            self.predict_upload(change["new"])
+    def _on_uploaded(self, files: list[tuple[str, bytes]]) -> None:
+        self.predict_upload([{"name": name, "content": data} for name, data in files])
 
     def predict_upload(self, value: Any) -> list[tuple[str, float]]:
         """Predict the top 5 classes of an uploaded file and draw them."""
