@@ -22,7 +22,7 @@ from lab.core.finetune import is_eval_locked
 BatchNorm = nn.modules.batchnorm._BatchNorm
 #: Training images averaged over: enough for per-channel means and variances (each
 #: image gives one value per pixel), few enough to cost a fraction of an epoch.
-CALIBRATION_IMAGES = 128
+CALIBRATION_IMAGES = 64
 
 
 def batchnorm_layers(model: nn.Module, frozen: bool | None = None) -> list[BatchNorm]:

@@ -26,6 +26,7 @@ import torch
 from lab.core import catalog
 from lab.core.batchnorm import recalibrate, tensor_batches
 from lab.core.data import ImageDataset, build_transform, load_dataset, split_indices
+from lab.core.device import resolve_device
 from lab.core.frozen_features import load_images, penultimate_features
 from lab.core.probe_scores import (
     LEVEL,
@@ -268,7 +269,7 @@ def _probe_one(
             torch.manual_seed(options.seed)
             model = catalog.build_model(c.key, num_classes, pretrained=c.pretrained)
         tensors = images.get(entry.preprocessing)
-        model.to(options.device)
+        model.to(resolve_device(options.device))
         if not c.pretrained:  # see lab.core.batchnorm: what "random init" means here
             recalibrate(model, tensor_batches(tensors))
         head = catalog.head_module(model)

@@ -141,7 +141,11 @@ def test_random_twin_alone_gets_batchnorm_statistics_of_the_sample(monkeypatch) 
         probe_module, "recalibrate", lambda model, batches: calls.append(real(model, batches))
     )
     report = probe(
-        [MOBILENET, random_twin(MOBILENET)], data=tiny_dataset(), n_per_class=6, image_size=32
+        [MOBILENET, random_twin(MOBILENET)],
+        data=tiny_dataset(),
+        n_per_class=6,
+        image_size=32,
+        device="auto",
     )
     assert calls == [18]  # once, for the twin, over the 18 sampled images
     assert [r.status for r in report.results] == ["ok", "ok"]
