@@ -27,7 +27,7 @@ from lab.core import catalog
 from lab.core.batchnorm import recalibrate, tensor_batches
 from lab.core.data import ImageDataset, build_transform, load_dataset, split_indices
 from lab.core.device import resolve_device
-from lab.core.frozen_features import load_images, penultimate_features
+from lab.core.frozen_features import load_images, penultimate_features, torch_threads
 from lab.core.probe_scores import (
     LEVEL,
     SCORE_NAMES,
@@ -230,6 +230,7 @@ class _Options:
     seed: int
     allow_download: bool
     device: str
+    threads: int | None
 
 
 class _ImageCache:
@@ -244,6 +245,20 @@ class _ImageCache:
             transform = build_transform(preproc, self._size, augment=False, train=False)
             self._tensors[preproc] = load_images(self._dataset, self._indices, transform)
         return self._tensors[preproc]
+
+
+def _features(
+    c: Candidate, tensors: torch.Tensor, num_classes: int, options: _Options
+) -> np.ndarray:
+    """The candidate's penultimate features of the sample, (N, D)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)
+        model = catalog.build_model(c.key, num_classes, pretrained=c.pretrained)
+    model.to(resolve_device(options.device))
+    if not c.pretrained:  # see lab.core.batchnorm: what "random init" means here
+        recalibrate(model, tensor_batches(tensors))
+    head = catalog.head_module(model)
+    return penultimate_features(model, head, tensors, device=options.device)
 
 
 def _probe_one(
@@ -265,15 +280,8 @@ def _probe_one(
         )
         return _result(c, entry, "unavailable", message, started)
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(options.seed)
-            model = catalog.build_model(c.key, num_classes, pretrained=c.pretrained)
-        tensors = images.get(entry.preprocessing)
-        model.to(resolve_device(options.device))
-        if not c.pretrained:  # see lab.core.batchnorm: what "random init" means here
-            recalibrate(model, tensor_batches(tensors))
-        head = catalog.head_module(model)
-        features = penultimate_features(model, head, tensors, device=options.device)
+        with torch_threads(options.threads):
+            features = _features(c, images.get(entry.preprocessing), num_classes, options)
         scores = score_features(features, labels, options.folds, options.k, options.seed)
     except WeightsUnavailableError as error:
         return _result(c, entry, "unavailable", str(error), started)
@@ -294,6 +302,7 @@ def probe(
     allow_download: bool = False,
     device: str = "cpu",
     on_result: Callable[[ProbeResult], None] | None = None,
+    threads: int | None = 1,
 ) -> ProbeReport:
     """Rank ``candidates`` by how well their frozen features separate ``data``'s classes.
 
@@ -305,7 +314,10 @@ def probe(
     its interval. A random-init candidate's BatchNorm statistics are recomputed on the
     sample first (:mod:`lab.core.batchnorm`). Weights that would need a
     download are reported "unavailable" unless ``allow_download``. ``on_result`` is
-    called after each candidate, e.g. to show progress.
+    called after each candidate, e.g. to show progress. ``threads`` caps torch's CPU
+    threads while features are taken (None: leave them): a few hundred small images in
+    small batches run fastest on one thread, and several threads that spin while
+    another process holds the cores made the probe ten times slower on a shared machine.
     """
     check_score(score)
     if not candidates:
@@ -315,7 +327,7 @@ def probe(
     indices = probe_sample(dataset, n_per_class, seed)
     labels = dataset.labels[indices]
     images = _ImageCache(dataset, indices, image_size)
-    options = _Options(folds, k, seed, allow_download, device)
+    options = _Options(folds, k, seed, allow_download, device, threads)
     results = []
     for c in map(_as_candidate, candidates):
         result = _probe_one(c, images, labels, dataset.num_classes, options)
