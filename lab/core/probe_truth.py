@@ -107,7 +107,8 @@ class ProbeCheck:
                 f"{c.tau_gap:+.2f} over the {c.pairs_gap} more than {GAP_POINTS:g} points apart"
             )
         lines.append(
-            f"probe {self.probe_s:.1f} s, real runs {self.real_s:.1f} s ({self.time_ratio:.1%})"
+            f"probe {self.probe_s:.1f} s, real runs {self.real_s:.1f} s: "
+            f"{self.time_ratio:.1%} of the wall time, {self.cpu_ratio:.1%} of the CPU time"
         )
         return "\n".join(lines)
 
