@@ -1,8 +1,10 @@
-"""Run the engine benchmarks: ``python -m benchmarks.run`` (or ``make bench``).
+"""Run the benchmarks: ``python -m benchmarks.run`` (or ``make bench``).
 
 Prints a table and writes ``benchmarks/results/latest.json``. Every figure is a ratio
 (or a latency next to the step time it is bounded by) measured side by side in this
-one run, on MobileNetV2 (offline ImageNet weights) and Animal Shapes.
+one run: P1-P3 on MobileNetV2 (offline ImageNet weights) and Animal Shapes, P5 (the
+probe against real training) on every offline backbone and two data sets.
+``--only p5`` runs one part; the figures of parts not run are kept from the file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import p1_feature_cache, p2_throughput
+from benchmarks import p1_feature_cache, p2_throughput, probe_check
 from benchmarks.common import BenchSettings, context
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -35,15 +37,58 @@ TARGETS: dict[str, tuple[str, Any]] = {
         lambda r: r["p3_stop_latency_ms"] <= r["p3_step_ms"] + 50,
     ),
     "p3_step_ms": ("", None),
+    "p5_tau_gap": (">= 0.7", lambda r: r["p5_tau_gap"] >= 0.7),
+    "p5_tau_all": ("", None),
+    "p5_time_ratio": ("<= 0.05", lambda r: r["p5_time_ratio"] <= 0.05),
+    "p5_cpu_ratio": ("<= 0.05", lambda r: r["p5_cpu_ratio"] <= 0.05),
+    "p5_tau_gap_linear": ("", None),
+    "p5_tau_gap_knn": ("", None),
+    "p5_tau_gap_logme": ("", None),
 }
+PARTS = ("p1", "p2", "p5")
 
 
 def table(results: dict[str, Any]) -> str:
     lines = [f"{'figure':<22}{'value':>12}  {'target':<16}{'met':>5}", "-" * 57]
     for key, (target, check) in TARGETS.items():
+        if key not in results:
+            continue
         met = "" if check is None else ("yes" if check(results) else "NO")
         lines.append(f"{key:<22}{results[key]:>12.3f}  {target:<16}{met:>5}")
     return "\n".join(lines)
+
+
+def _measure(parts: list[str], settings: BenchSettings, began: float) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    if "p1" in parts:
+        p1 = p1_feature_cache.measure(settings)
+        details["p1"] = p1.pop("details")
+        results.update(p1)
+        print(f"P1 done after {time.perf_counter() - began:.0f} s", flush=True)
+    if "p2" in parts:
+        p2 = p2_throughput.measure(settings)
+        details["p2_p3"] = p2.pop("details")
+        results.update(p2)
+    if "p5" in parts:
+        budget = replace(probe_check.TruthBudget(), device=settings.device)
+        p5 = probe_check.measure(probe_check.ProbeCheckSettings(budget=budget))
+        details["p5"] = p5.pop("details")
+        results.update(p5)
+        print(f"P5 done after {time.perf_counter() - began:.0f} s", flush=True)
+    return {**results, "details": details}
+
+
+def merge(old: dict[str, Any], new: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    """``old`` results with ``new`` ones laid over them: figures of parts not run stay."""
+    merged = {**old, **{k: v for k, v in new.items() if k not in ("details", "met", "context")}}
+    merged["details"] = {**old.get("details", {}), **new["details"]}
+    merged["met"] = {k: bool(c(merged)) for k, (_, c) in TARGETS.items() if c and k in merged}
+    contexts = {**old.get("contexts", {}), **{part: new["context"] for part in parts}}
+    merged["contexts"] = contexts
+    if "p1" in parts or "p2" in parts or "context" not in old:
+        merged["context"] = new["context"]
+    return merged
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -51,24 +96,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--image-size", type=int, default=BenchSettings.image_size)
     parser.add_argument("--device", default=BenchSettings.device)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     args = parser.parse_args(argv)
+    parts = args.only or list(PARTS)
     settings = replace(BenchSettings(), image_size=args.image_size, device=args.device)
     began = time.perf_counter()
-    p1 = p1_feature_cache.measure(settings)
-    print(f"P1 done after {time.perf_counter() - began:.0f} s", flush=True)
-    p2 = p2_throughput.measure(settings)
-    results = {k: v for part in (p1, p2) for k, v in part.items() if k != "details"}
-    results["met"] = {k: bool(c(results)) for k, (_, c) in TARGETS.items() if c is not None}
-    results["context"] = context(settings)
-    results["context"]["bench_seconds"] = time.perf_counter() - began
-    results["details"] = {"p1": p1["details"], "p2_p3": p2["details"]}
+    new = _measure(parts, settings, began)
+    new["context"] = context(settings)
+    new["context"]["bench_seconds"] = time.perf_counter() - began
+    old = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results = merge(old, new, parts)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    ran = new["context"]
     print(
-        f"\n{results['context']['bench_seconds']:.0f} s on {results['context']['device']}, "
-        f"torch {results['context']['torch']}, {results['context']['torch_threads']} threads; "
-        f"written to {args.out}"
+        f"\n{', '.join(parts)}: {ran['bench_seconds']:.0f} s on {ran['device']}, "
+        f"torch {ran['torch']}, {ran['torch_threads']} threads; written to {args.out}"
     )
     return results
 

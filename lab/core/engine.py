@@ -320,10 +320,12 @@ class Trainer:
             self._recorder = RunRecorder(Path(self.config.runs_dir) / self.run_id, self.config)
         self._loop = loop
         self._emit(self._started(parts, loop))
+        loop.calibrate_random_init(frozen=True)  # a frozen random backbone, before caching
         best_acc, best_state = -1.0, None
         for epoch in range(1, self.config.epochs + 1):
             self._emit(EpochStarted(epoch, self.config.epochs))
             stats = loop.run_epoch(epoch)
+            loop.calibrate_random_init(frozen=False)
             result, embedding = loop.evaluate_val()
             self._emit(
                 EvaluationCompleted(

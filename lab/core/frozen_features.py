@@ -8,7 +8,8 @@ at a few hundred small images, not a whole data set.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -55,3 +56,20 @@ def penultimate_features(
         for i in range(0, len(images), batch_size)
     ]
     return torch.cat(parts).numpy()
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op CPU threads set to ``n`` inside the block (None: unchanged),
+    restored afterwards. The setting is process-wide: other work in the process sees it."""
+    if n is None:
+        yield
+        return
+    if n < 1:
+        raise ValueError(f"threads={n}: choose at least 1 thread, or None to leave them")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lab.core.batchnorm import batchnorm_layers, recalibrate, tensor_batches
 from lab.core.finetune import GroupLike, apply_approach, param_groups
 from lab.core.optim import build_optimizer
 
@@ -95,36 +96,18 @@ def fit_network(
     return model
 
 
-@torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 32) -> None:
     """Recompute the running statistics of trainable BatchNorm layers over ``images``.
 
     After a few dozen steps the running averages still remember the random start, and a
     model trained from scratch then predicts one class in eval mode however well it fits
-    in training mode. Averaging over the training images (as "precise BN" does) gives
-    every arm evaluation statistics that match its weights. Frozen layers keep theirs:
-    they stay in eval mode, so their statistics do not move.
+    in training mode. Averaging over the training images (see :mod:`lab.core.batchnorm`)
+    gives every arm evaluation statistics that match its weights. Frozen layers keep
+    theirs: they are the pretrained network's.
     """
-    norms = [
-        m
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-    ]
-    model.train()
-    trainable = [m for m in norms if m.training]
-    if not trainable:
-        model.eval()
-        return
-    momenta = [m.momentum for m in trainable]
-    for m in trainable:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over every batch below
-    device = next(model.parameters()).device
     size = min(batch_size, len(images))
-    for start in range(0, len(images) - size + 1, size):
-        model(images[start : start + size].to(device))
-    for m, momentum in zip(trainable, momenta, strict=True):
-        m.momentum = momentum
+    layers = batchnorm_layers(model, frozen=False)
+    recalibrate(model, tensor_batches(images, size, limit=None), layers)
     model.eval()
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab.core.batchnorm import CALIBRATION_IMAGES, batchnorm_layers, recalibrate
 from lab.core.config import RunConfig
 from lab.core.control import RunControl
 from lab.core.device import DeviceSetup
@@ -200,6 +201,21 @@ class TrainingLoop:
         return time.perf_counter() - self.started - self.control.paused_s
 
     # -- evaluation -----------------------------------------------------------------
+
+    def calibrate_random_init(self, frozen: bool) -> None:
+        """In a run from random weights, BatchNorm statistics of the frozen (``frozen``)
+        or trainable layers from training images, as :mod:`lab.core.batchnorm` says."""
+        if self.config.uses_pretrained:
+            return
+        layers = batchnorm_layers(self.model, frozen)
+        if not layers:
+            return
+        self.control.checkpoint()
+        order = torch.randperm(self.parts.n_train, generator=torch.Generator().manual_seed(0))
+        batches = list(order[:CALIBRATION_IMAGES].split(self.config.batch_size))
+        inputs = (x.to(self.setup.device) for _, x, _ in load_batches(self.parts.train, batches))
+        with self.control.model_lock:
+            recalibrate(self.model, inputs, layers)
 
     def evaluate_val(self) -> tuple[EvalResult, Embedding | None]:
         """Validation metrics and the 2-D embedding of the fixed subset."""

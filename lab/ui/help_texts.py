@@ -18,7 +18,9 @@ HELP: dict[str, str] = {
     ),
     "random_init": (
         "Ignore the pretrained weights and start from random numbers: the from-scratch "
-        "baseline that shows what transfer learning buys you."
+        "baseline that shows what transfer learning buys you. BatchNorm statistics of a "
+        "random network are recomputed on training images before it is evaluated or its "
+        "features are taken, here, in from-scratch runs and in the probe alike."
     ),
     "params": "Number of learnable numbers (weights) in the network, in millions.",
     "file_size": "Size of the weights file on disk, in megabytes.",
@@ -94,7 +96,8 @@ HELP: dict[str, str] = {
     ),
     "scratch": (
         "Train every layer starting from random weights: the baseline without "
-        "transfer learning, slow and data-hungry."
+        "transfer learning, slow and data-hungry. Before each evaluation its BatchNorm "
+        "statistics are recomputed on training images, as for the probe's random twin."
     ),
     "layer_groups": (
         "The network's blocks from input (stem) to output (head); a frozen block keeps "

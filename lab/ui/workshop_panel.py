@@ -18,11 +18,13 @@ import ipywidgets as widgets
 
 from lab.core import catalog
 from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
-from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe, random_twin
+from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, probe, random_twin
+from lab.core.probe_scores import SCORE_NAMES, SCORES
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.plots.probe import probe_figure
 from lab.ui.figures import figure_widget, plotly_loader
+from lab.ui.probe_view import probe_table_html, verdict_html
 from lab.ui.pump import EventPump, Sends
 from lab.ui.widgets_common import (
     clear_error,
@@ -35,7 +37,12 @@ from lab.ui.widgets_common import (
 
 _PROBE_HELP = (
     "The probe scores each backbone's frozen features on a small sample of your data "
-    "(cross-validated linear probe and k-NN) before any training: a quick way to choose."
+    "before any training: cross-validated linear probe and k-NN accuracy, and LogME "
+    "evidence (no fitting). Each score has a 90% interval; models whose intervals "
+    "overlap are shown as one group that this sample cannot tell apart. A random-init "
+    "twin has its BatchNorm statistics recomputed on the training images before its "
+    "features are taken, exactly as a run with a frozen random backbone or from scratch "
+    "is evaluated."
 )
 _CURVE_HELP = (
     "Test accuracy against the number of labelled images per class, for pretrained "
@@ -104,7 +111,17 @@ class WorkshopPanel(widgets.VBox):
             True, description="add a random-init twin of the first", indent=False, layout=_wide()
         )
         self.probe_n = widgets.IntSlider(20, min=5, max=50, step=5, description="per class")
-        self.probe_size = widgets.Dropdown(options=_SIZES, value=96, description="image size")
+        # 64 px: the size the probe was validated at (benchmarks/probe_check.py), a few
+        # percent of the time real runs at 112 px take.
+        self.probe_size = widgets.Dropdown(options=_SIZES, value=64, description="image size")
+        self.probe_score = with_classes(
+            widgets.Dropdown(
+                options=[(SCORE_NAMES[s], s) for s in SCORES],
+                value=DEFAULT_SCORE,
+                description="rank by",
+            ),
+            "tl-probe-score",
+        )
         self.probe_button = with_classes(
             widgets.Button(
                 description="Rank models", button_style="primary", icon="sort-amount-desc"
@@ -155,7 +172,9 @@ class WorkshopPanel(widgets.VBox):
                 widgets.HBox(
                     [
                         self.candidates,
-                        widgets.VBox([self.random_twin, self.probe_n, self.probe_size]),
+                        widgets.VBox(
+                            [self.random_twin, self.probe_n, self.probe_size, self.probe_score]
+                        ),
                     ]
                 ),
                 self.probe_button,
@@ -215,6 +234,7 @@ class WorkshopPanel(widgets.VBox):
                 data=self.data,
                 n_per_class=self.probe_n.value,
                 image_size=self.probe_size.value or None,
+                score=self.probe_score.value,
                 on_result=self._post,
             )
         except Exception as error:  # shown in the panel, never only in a log
@@ -311,12 +331,7 @@ class WorkshopPanel(widgets.VBox):
 
     def _probe_done(self, report: ProbeReport, sends: Sends) -> None:
         self.last_probe = report
-        best = report.best.label if report.best else "none could be scored"
-        sends.set(
-            self.probe_status,
-            value=f"Best on your data: <b>{html.escape(best)}</b> "
-            f"({report.n_images} images, {report.seconds:.1f} s)",
-        )
+        sends.set(self.probe_status, value=verdict_html(report) + probe_table_html(report))
         new = probe_figure(report)
         sends.replace_traces(self.probe_fig, new.data)
         with sends.figure(self.probe_fig):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lab.core import catalog, weights
+from lab.core import probe as probe_module
 from lab.core.data import ArrayImageDataset, load_dataset, split_indices
 from lab.core.probe import (
     Candidate,
@@ -40,6 +41,17 @@ def test_separable_features_score_near_perfect_and_noise_near_chance() -> None:
     assert bad.linear_acc < 0.5 and bad.knn_acc < 0.5  # chance is 0.25
 
 
+def test_every_score_has_an_interval_around_it() -> None:
+    features, labels = blobs(20, 4, 16, spread=12.0)
+    scores = score_features(features, labels)
+    for name in ("linear", "knn", "logme"):
+        low, high = scores.interval(name)
+        assert low <= scores.value(name) <= high and low < high, name
+    shuffled = score_features(features, np.random.default_rng(2).permutation(labels))
+    assert shuffled.logme_high < scores.logme_low  # LogME sees the labels are noise
+    assert shuffled.linear_high < scores.linear_low
+
+
 def test_scores_do_not_depend_on_feature_scale() -> None:
     # A random network's activations can be ~1e-8: standardizing (linear) and cosine
     # distance (k-NN) must make the scale irrelevant.
@@ -48,6 +60,7 @@ def test_scores_do_not_depend_on_feature_scale() -> None:
     big = score_features(features, labels)
     assert small.linear_acc == pytest.approx(big.linear_acc)
     assert small.knn_acc == pytest.approx(big.knn_acc)
+    assert small.logme == pytest.approx(big.logme)
 
 
 def test_fewer_folds_when_a_class_is_small() -> None:
@@ -119,6 +132,28 @@ def test_unknown_and_unavailable_candidates_are_listed_not_raised(monkeypatch) -
     assert report.n_images == 18 and report.class_names == ("top", "bottom", "none")
     assert "unavailable" in report.table()
     assert {row["key"] for row in report.to_rows()} == {MOBILENET, missing, "no_such_model"}
+
+
+def test_random_twin_alone_gets_batchnorm_statistics_of_the_sample(monkeypatch) -> None:
+    calls: list[int] = []
+    real = probe_module.recalibrate
+    monkeypatch.setattr(
+        probe_module, "recalibrate", lambda model, batches: calls.append(real(model, batches))
+    )
+    report = probe(
+        [MOBILENET, random_twin(MOBILENET)],
+        data=tiny_dataset(),
+        n_per_class=6,
+        image_size=32,
+        device="auto",
+    )
+    assert calls == [18]  # once, for the twin, over the 18 sampled images
+    assert [r.status for r in report.results] == ["ok", "ok"]
+    assert report.n_images == 18
+    text = report.table()
+    assert "LogME" in text and "group" in text and "[" in text  # intervals in the table
+    assert report.verdict() in text
+    assert report.score == "linear" and "ranked by linear probe" in text
 
 
 def test_probe_refuses_bad_settings() -> None:

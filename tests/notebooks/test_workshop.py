@@ -104,6 +104,13 @@ def test_04_probe_ranks_pretrained_above_random_and_lists_missing_weights() -> N
     twin = "mobilenet_v2.IMAGENET1K_V1 (random init)"
     assert s["mobilenet_rank"] < s["random_twin_rank"]
     assert s["linear"]["mobilenet_v2.IMAGENET1K_V1"] >= s["linear"][twin] + 0.1
+    # The check against real training: it agrees that pretraining matters, and the probe
+    # puts the twin behind in words.
+    real = s["truth_real"]
+    assert real["mobilenet_v2.IMAGENET1K_V1"] >= real[twin] + 0.1
+    assert "far behind" in s["verdict"]
+    assert set(s["truth_tau_all"]) == {"linear", "knn", "logme"}
+    assert 0 < s["truth_time_ratio"] < 10
     # Not on this machine -> listed as unavailable; cached by a user -> scored.
     assert s["status"]["resnet50.IMAGENET1K_V2"] in ("unavailable", "ok")
     assert set(s["latency_ms"]) == {

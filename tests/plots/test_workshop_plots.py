@@ -51,7 +51,11 @@ def test_empty_curve_fills_in_place() -> None:
 
 
 def result(label: str, status: str, acc: float | None, pretrained: bool = True) -> ProbeResult:
-    scores = ProbeScores(acc, 0.01, acc, 0.01, 5) if acc is not None else None
+    scores = (
+        ProbeScores(acc, 0.01, acc, 0.01, 5, acc - 0.05, acc + 0.03, acc - 0.1, acc + 0.1)
+        if acc is not None
+        else None
+    )
     acc1 = 72.0 if pretrained else None
     return ProbeResult(
         label, label, pretrained, status, "", scores, 3_000_000, 12.0, 0.3, acc1, None, 1.0
@@ -76,6 +80,9 @@ def test_probe_figure_puts_the_best_on_top_and_names_missing_models() -> None:
     bars = fig.data[0]
     assert list(bars.y) == ["big", "twin", "good"]  # plotly draws bottom-up: best on top
     assert list(bars.x) == pytest.approx([0.0, 0.5, 0.9])
+    assert list(bars.error_x.array) == pytest.approx([0.0, 0.03, 0.03])  # to the high end
+    assert list(bars.error_x.arrayminus) == pytest.approx([0.0, 0.05, 0.05])
+    assert list(bars.text) == ["", "50% · group 2", "90% · group 1"]
     texts = [
         t
         for trace in fig.data

@@ -13,8 +13,15 @@ from lab.ui import workshop_panel
 from lab.ui.workshop_panel import WorkshopPanel, parse_sizes
 
 
+def fake_scores(acc: float, half: float = 0.04) -> ProbeScores:
+    return ProbeScores(
+        acc, 0.02, acc - 0.1, 0.03, 5, acc - half, acc + half, acc - 0.1 - half, acc - 0.1 + half,
+        acc - 1.0, acc - 1.0 - half, acc - 1.0 + half,
+    )  # fmt: skip
+
+
 def fake_result(label: str, acc: float | None, status: str = "ok") -> ProbeResult:
-    scores = ProbeScores(acc, 0.02, acc - 0.1, 0.03, 5) if acc is not None else None
+    scores = fake_scores(acc) if acc is not None else None
     return ProbeResult(
         label, label, True, status, "" if scores else "no weights", scores, 3_500_000, 13.6,
         0.3, 71.9, 1280 if scores else None, 0.5,
@@ -58,12 +65,46 @@ def test_probe_button_fills_ranking_figure_and_status(fakes: None) -> None:
     assert report is not None
     labels = [c.label for c in panel.probe_candidates()]
     assert labels[-1].endswith("(random init)")
-    assert len(panel.probe_fig.data) == 6  # linear, notes, k-NN, size, ImageNet acc, notes
+    # linear, notes, k-NN, LogME, size, ImageNet acc, notes
+    assert len(panel.probe_fig.data) == 7
     assert set(panel.probe_fig.data[0].y) == {*labels, "resnet50.IMAGENET1K_V2"}
     assert panel.probe_fig.layout.xaxis.visible and panel.probe_fig.layout.height > 100
-    assert "Best on your data" in panel.probe_status.value
-    assert labels[0] in panel.probe_status.value
+    status = panel.probe_status.value
+    assert f"{labels[0]} is clearly ahead on 200 images" in status  # 80% vs 60%, ±4 points
+    assert "tl-probe-table" in status and "[76%–84%]" in status  # intervals in the table
+    assert "not separate" not in status  # nothing to separate
     assert not panel.probe_button.disabled
+
+
+def tie_probe(candidates: Any, on_result: Any, **kwargs: Any) -> ProbeReport:
+    results = [
+        fake_result("lite0", 0.82),
+        fake_result("lite1", 0.80),
+        fake_result("mobilenet", 0.70),
+        fake_result("twin0", 0.20),
+        fake_result("twin1", 0.18),
+    ]
+    score = kwargs["score"]
+    return ProbeReport(tuple(results), score, kwargs["n_per_class"], 200, ("a", "b"), 96, 1.5)
+
+
+def test_probe_status_says_which_candidates_are_indistinguishable(monkeypatch) -> None:
+    monkeypatch.setattr(workshop_panel, "probe", tie_probe)
+    panel = WorkshopPanel(threaded=False)
+    panel.probe_n.value = 20
+    panel.probe_score.value = "knn"
+    panel.probe_button.click()
+    status = panel.probe_status.value
+    verdict = (
+        "lite0 and lite1 are indistinguishable on 200 images; mobilenet is a little "
+        "behind; both twin0 and twin1 are far behind. About 320 images per class would "
+        "likely separate lite0 from lite1."  # 20 * ((0.04 + 0.04) / 0.02) ** 2
+    )
+    assert verdict in status
+    assert "ranked by k-NN" in status
+    assert panel.last_probe is not None and panel.last_probe.score == "knn"
+    groups = [[r.label for r in g] for g in panel.last_probe.groups()]
+    assert groups == [["lite0", "lite1"], ["mobilenet"], ["twin0", "twin1"]]
 
 
 def test_curve_button_draws_bands_means_and_runs(fakes: None) -> None:
