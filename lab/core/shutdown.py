@@ -4,8 +4,8 @@ A served dashboard's kernel goes when its page closes or when the server culls i
 jupyter_client first sends a shutdown request (the kernel then leaves through
 ``atexit``), after half of ``KernelManager.shutdown_wait_time`` a SIGTERM, at the end a
 SIGKILL. Training runs on a daemon thread, which would simply vanish mid-step: both
-exits therefore ask every active run to stop between steps and wait for its final
-event, so its folder ends with ``run_stopped`` and its best checkpoint, never reads back
+exits therefore ask every active run to stop between steps (before the interpreter
+starts refusing new threads' work) and wait for its final event, so its folder ends with ``run_stopped`` and its best checkpoint, never reads back
 as interrupted.
 """
 
@@ -64,7 +64,11 @@ def _install() -> None:
     global _installed, _previous_sigterm
     if _installed:
         return
-    atexit.register(stop_all)
+    # Before the interpreter joins threads: from then on concurrent.futures refuses new
+    # work, and the run's loader would fail mid-epoch. concurrent.futures hooks in the
+    # same way; plain atexit is the fallback where this hook is missing.
+    register = getattr(threading, "_register_atexit", atexit.register)
+    register(stop_all)
     # Signal handlers can only be set from the main thread; a run started elsewhere
     # still gets the atexit path.
     if threading.current_thread() is threading.main_thread():

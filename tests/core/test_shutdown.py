@@ -1,7 +1,7 @@
 """A process that ends while it trains stops the run between steps and saves it.
 
-Each test trains a tiny, deliberately slow model in a child process that writes its run
-folder, then ends that process the way a kernel ends: leaving normally (what a shutdown
+Each test trains a tiny, deliberately slow model (its batches loaded on helper threads,
+as images are) in a child process that writes its run folder, then ends that process the way a kernel ends: leaving normally (what a shutdown
 request does) or by SIGTERM (what jupyter_client sends next).
 """
 
@@ -41,8 +41,19 @@ CHILD = textwrap.dedent(
             time.sleep(0.05)
             return self.head(torch.relu(self.body(x)))
 
+    class Rows(torch.utils.data.Dataset):
+        # Not tensors in memory: batches load on helper threads, as images do.
+        def __init__(self, inputs, labels):
+            self.inputs, self.labels = inputs, labels
+
+        def __len__(self):
+            return len(self.labels)
+
+        def __getitem__(self, i):
+            return self.inputs[i], int(self.labels[i])
+
     trainer = Trainer.from_parts(
-        Slow(), tiny_data(12, 1), tiny_data(9, 2), CLASSES,
+        Slow(), Rows(*tiny_data(12, 1)), tiny_data(9, 2), CLASSES,
         config=tiny_config(epochs=1000, runs_dir={runs!r}),
     )
     trainer.on(Event.EVALUATION_COMPLETED, lambda e: print("evaluated", flush=True))
