@@ -22,9 +22,11 @@ from typing import Any, Protocol
 
 #: The reason a run stopped by its process's end gives (saved in its ``run_stopped``).
 REASON = "stopped because the kernel shut down"
-#: How long the exit waits for all runs together: one step of a large model on a CPU,
-#: well inside jupyter_client's SIGTERM-to-SIGKILL window.
-JOIN_TIMEOUT_S = 4.0
+#: How long the exit waits for all runs together: one step of a model on a crowded CPU
+#: (a dozen seconds with four runs on two cores). The server's
+#: ``KernelManager.shutdown_wait_time`` (``voila.json``) leaves the kernel twice this
+#: before SIGKILL. A run whose step takes longer keeps its last checkpoint and metrics.
+JOIN_TIMEOUT_S = 30.0
 
 
 class Stoppable(Protocol):
