@@ -3,7 +3,8 @@ Transfer Lab dashboard through Voilà.
 
 From the repository root (after ``make install``)::
 
-    LAB_HUB_PASSWORD='a shared secret' .venv/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+    LAB_HUB_PASSWORD='a shared secret' \
+        .venv/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 Participants open ``http://<server>:8000``, log in with any user name and the shared
 password, and land on their own dashboard. Every setting below can be changed with an

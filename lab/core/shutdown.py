@@ -5,8 +5,8 @@ jupyter_client first sends a shutdown request (the kernel then leaves through
 ``atexit``), after half of ``KernelManager.shutdown_wait_time`` a SIGTERM, at the end a
 SIGKILL. Training runs on a daemon thread, which would simply vanish mid-step: both
 exits therefore ask every active run to stop between steps (before the interpreter
-starts refusing new threads' work) and wait for its final event, so its folder ends with ``run_stopped`` and its best checkpoint, never reads back
-as interrupted.
+starts refusing new threads' work) and wait for its final event, so its folder ends
+with ``run_stopped`` and its best checkpoint, never reads back as interrupted.
 """
 
 from __future__ import annotations

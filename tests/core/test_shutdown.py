@@ -1,8 +1,9 @@
 """A process that ends while it trains stops the run between steps and saves it.
 
 Each test trains a tiny, deliberately slow model (its batches loaded on helper threads,
-as images are) in a child process that writes its run folder, then ends that process the way a kernel ends: leaving normally (what a shutdown
-request does) or by SIGTERM (what jupyter_client sends next).
+as images are) in a child process that writes its run folder, then ends that process
+the way a kernel ends: leaving normally (what a shutdown request does) or by SIGTERM
+(what jupyter_client sends next).
 """
 
 from __future__ import annotations
