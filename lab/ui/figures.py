@@ -81,8 +81,10 @@ class SharedFigureWidget(go.FigureWidget):
 _PAGE_READY_ESM = """
 export default {
   render({ model }) {
-    // Tell the kernel this page has drawn its widgets: the heavy bundle may follow now.
-    model.send({ rendered: true });
+    // Once the page has drawn its widgets and the browser is idle, tell the kernel:
+    // the heavy bundle may follow now without holding back the first clicks.
+    const later = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
+    later(() => model.send({ rendered: true }), { timeout: 2000 });
   },
 };
 """
