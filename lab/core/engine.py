@@ -65,6 +65,7 @@ from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_conf
 from lab.core.parts import parts_from_modules as _parts_from_modules
 from lab.core.prediction import predict_top_k
 from lab.core.runs import RunRecorder
+from lab.core.shutdown import watch
 from lab.core.training_loop import TrainingLoop
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Trainer:
         self._loop: TrainingLoop | None = None
         self._recorder: RunRecorder | None = None
         self._setup: DeviceSetup | None = None
+        self._stop_reason = "stopped by user"
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         #: The exception that ended the run, if it failed (the message is in the event).
         self.error: BaseException | None = None
@@ -196,6 +198,7 @@ class Trainer:
             self._state = "running"
             self._thread = threading.Thread(target=self._run, name="lab-trainer", daemon=True)
             self._thread.start()
+        watch(self)  # a kernel that shuts down stops this run between steps and saves it
 
     def pause(self) -> None:
         """Pause before the next step (RUN_PAUSED fires then). No-op unless running."""
@@ -206,9 +209,13 @@ class Trainer:
         """Continue a paused run (RUN_RESUMED fires)."""
         self._control.request_resume()
 
-    def stop(self) -> None:
-        """End the run after the current step (RUN_STOPPED fires). No-op when not running."""
+    def stop(self, reason: str = "stopped by user") -> None:
+        """End the run after the current step (RUN_STOPPED fires with ``reason``).
+
+        No-op when not running.
+        """
         if self._state in ("running", "paused"):
+            self._stop_reason = reason
             self._control.request_stop()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -281,7 +288,7 @@ class Trainer:
         try:
             self._train()
         except StopRequested:
-            self._finish(RunStopped(*self._where()))
+            self._finish(RunStopped(*self._where(), reason=self._stop_reason))
         except BaseException as exc:  # the thread must never die silently
             self.error = exc
             log.debug("run %s failed", self.run_id, exc_info=exc)

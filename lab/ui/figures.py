@@ -5,7 +5,8 @@ module, so a page with eight figures loads eight copies. anywidget gives each wi
 ``initialize`` two seconds; a figure whose copy loads slower silently drops every later
 update, and in Voilà the live plots then stay empty. Here the bundle loads once, in
 :func:`plotly_loader`, and each figure gets a tiny module that waits for it without
-making anywidget wait.
+making anywidget wait. The bundle follows the page's first render, so the controls
+show without waiting for it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 from typing import Any
 
 import anywidget
+import ipywidgets as widgets
 import plotly.basewidget
 import plotly.graph_objects as go
 
@@ -78,14 +80,60 @@ class SharedFigureWidget(go.FigureWidget):
     _esm = _FIGURE_ESM
 
 
+_PAGE_READY_ESM = """
+export default {
+  render({ model }) {
+    // Once the page has drawn its widgets and the browser is idle, tell the kernel:
+    // the heavy bundle may follow now without holding back the first clicks.
+    const later = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
+    later(() => model.send({ rendered: true }), { timeout: 2000 });
+  },
+};
+"""
+
+
+class _PageReady(anywidget.AnyWidget):
+    """Reports the first render of a page; ``on_rendered`` runs then (kernel thread)."""
+
+    _esm = _PAGE_READY_ESM
+
+    def __init__(self, on_rendered: Any) -> None:
+        super().__init__()
+        self._on_rendered = on_rendered
+        self.on_msg(self._on_message)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("rendered"):
+            self._on_rendered()
+
+
 @functools.cache
-def plotly_loader() -> anywidget.AnyWidget:
-    """The one loader widget; put it on the page (any number of times) before figures."""
+def _bundle_loader() -> anywidget.AnyWidget:
     esm = _loader_esm() or "export default {render(){}};"
     loader_class = type("PlotlyLoader", (anywidget.AnyWidget,), {"_esm": esm})
     loader: anywidget.AnyWidget = loader_class()
     loader.layout.display = "none"
     return loader
+
+
+@functools.cache
+def plotly_loader() -> widgets.Box:
+    """The one loader; put it on the page (any number of times) before figures.
+
+    It is a hidden box that first holds only a tiny widget: once the page has drawn
+    itself, the ~5 MB plotly bundle goes in. Sent with the page, the bundle would hold
+    back every control (the Start button included) by seconds while the browser parses
+    it; figures wait for it anyway, controls need not.
+    """
+    box = widgets.Box([])
+    box.layout.display = "none"
+
+    def load_bundle() -> None:
+        if _bundle_loader() not in box.children:
+            box.children = (_bundle_loader(),)
+
+    box.children = (_PageReady(load_bundle),)
+    return box
 
 
 def figure_widget(data: Any = None, **kwargs: Any) -> go.FigureWidget:

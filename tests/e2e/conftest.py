@@ -149,10 +149,41 @@ class JupyterServer:
             self.process.wait(timeout=10)
 
 
-def voila_argv(notebook: Path) -> list[str]:
-    """How ``make lab`` serves a notebook, minus the port."""
+def voila_argv(notebook: Path, *options: str) -> list[str]:
+    """How ``make lab`` serves a notebook (``voila.json`` in the repository root holds the
+    pool and cull settings), minus the port; ``options`` override settings."""
     voila = Path(sys.executable).with_name("voila")
-    return [str(voila), str(notebook), "--no-browser", "--Voila.ip=127.0.0.1", "--theme=light"]
+    return [
+        str(voila),
+        str(notebook),
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        "--theme=light",
+        *options,
+    ]
+
+
+def kernel_processes(server: JupyterServer) -> dict[str, Any]:
+    """The server's live kernels as ``{kernel id: psutil.Process}``, from their command lines."""
+    import psutil
+
+    assert server.process is not None
+    found: dict[str, Any] = {}
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:  # it ended while we looked
+            continue
+        match = re.search(r"ipykernel_launcher.*kernel-([0-9a-f-]+)\.json", command)
+        if match:
+            found[match.group(1)] = child
+    return found
+
+
+def page_kernel_id(page: Any) -> str:
+    """The id of the kernel a Voilà page is connected to (from its page config)."""
+    config = "document.getElementById('jupyter-config-data').textContent"
+    return str(page.evaluate(f"() => JSON.parse({config}).kernelId"))
 
 
 def jupyterlab_argv(root: Path, state: Path) -> list[str]:
@@ -211,13 +242,14 @@ def server_factory(
 @pytest.fixture(scope="session")
 def voila_server_factory(
     server_factory: Callable[..., JupyterServer],
-) -> Callable[[Path], JupyterServer]:
-    """Start a Voilà server for a notebook path (stopped at session end)."""
+) -> Callable[..., JupyterServer]:
+    """``start(notebook, *options, **env)``: a Voilà server for a notebook path (stopped at
+    session end); ``options`` are extra command-line settings, ``env`` extra variables."""
 
-    def start(notebook: Path) -> JupyterServer:
+    def start(notebook: Path, *options: str, **env: str) -> JupyterServer:
         if not notebook.exists():
             raise FileNotFoundError(f"notebook={notebook}: no such file to serve")
-        return server_factory(voila_argv(notebook))
+        return server_factory(voila_argv(notebook, *options), **env)
 
     return start
 

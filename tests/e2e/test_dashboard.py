@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_steps import set_slider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -84,16 +85,6 @@ def wait_for_graph(page: Any, css: str, expr: str, console_log: list[str]) -> No
         f"{css}: {expr} stayed at {graph(page, css, expr)!r} for {RUN_TIMEOUT_S}s while the "
         f"status said {status!r}: the browser's figure received no update"
     )
-
-
-def set_slider(page: Any, css: str, value: str) -> None:
-    """Type ``value`` into an ipywidgets slider's editable readout, as a person can."""
-    readout = page.locator(f".{css} .widget-readout")
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(value)
-    page.keyboard.press("Enter")
-    assert readout.inner_text().strip() == value, f"{css} did not take {value}"
 
 
 def open_section(page: Any, title: str, control_css: str) -> None:

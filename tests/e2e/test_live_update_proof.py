@@ -35,7 +35,8 @@ POINTS_JS = """() => {
 
 @pytest.fixture(scope="module")
 def proof_server(voila_server_factory: Any) -> Iterator[Any]:
-    server = voila_server_factory(NOTEBOOK)
+    # One kernel per page, started on request: no pool refilling beside the timed checks.
+    server = voila_server_factory(NOTEBOOK, "--preheat_kernel=False")
     yield server
     server.stop()
 
