@@ -104,8 +104,10 @@ def test_probe_prints_a_ranking_table(shapes, capsys):
     args = ["probe", "--data", str(shapes), "--models", key, "--n-per-class", "4"]
     assert cli.main([*args, "--image-size", "32"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:4] == ["#", "model", "linear", "k-NN"]
-    assert table[1].split()[:2] == ["1", key]
+    assert table[0].startswith("ranked by ") and "intervals" in table[0]
+    assert table[1].split() == ["#", "model", "linear", "k-NN", "LogME", "group"]
+    assert table[2].split()[:2] == ["1", key]
+    assert "[" in table[2] and table[2].split()[-1] == "1"  # an interval, and its group
 
 
 def test_serve_runs_what_make_lab_runs():
