@@ -18,6 +18,8 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -150,6 +152,8 @@ def measure(pool_size: int, gap_s: float | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    # A SIGTERM (e.g. from `timeout`) unwinds through measure(), which stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pool-size", type=int, default=int(os.environ.get("POOL_SIZE", 2)))
     parser.add_argument(
