@@ -25,6 +25,7 @@ from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
+from lab.ui.efficiency_tab import EfficiencyTab
 from lab.ui.figures import plotly_loader
 from lab.ui.live import LiveView
 from lab.ui.messages import (
@@ -94,6 +95,7 @@ class TransferLab(widgets.VBox):
         self.model_panel = ModelPanel(settings=self.settings)
         self.data_panel = DataPanel(settings=self.settings)
         self.rank_panel = RankPanel(self._probe_data, self._choose_model, threaded=self.live)
+        self.efficiency_tab = EfficiencyTab(self._probe_data, threaded=self.live)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
         self.show_code = ShowCode(self.config)
@@ -129,10 +131,18 @@ class TransferLab(widgets.VBox):
             setup.set_title(i, title)
         setup.selected_index = 0
         self.outputs = with_classes(
-            widgets.Tab(children=[self.results_panel, self.compare_panel, self.test_panel]),
+            widgets.Tab(
+                children=[
+                    self.results_panel,
+                    self.compare_panel,
+                    self.test_panel,
+                    self.efficiency_tab,
+                ]
+            ),
             "tl-outputs",
         )
-        for i, title in enumerate(("5 · Live results", "6 · Compare runs", "7 · Test and use")):
+        titles = ("5 · Live results", "6 · Compare runs", "7 · Test and use", "Data efficiency")
+        for i, title in enumerate(titles):
             self.outputs.set_title(i, title)
         self.outputs.observe(self._on_selected_index_changed, "selected_index")
         return [plotly_loader(), widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
@@ -144,7 +154,7 @@ class TransferLab(widgets.VBox):
             self.compare_panel.ensure_figure()
 
     def _probe_data(self) -> ImageDataset:
-        """The data set step 2 has loaded, or the one it names (on the probe's thread)."""
+        """The data set step 2 has loaded, or the one it names (on a worker thread)."""
         if self.data_panel.dataset is not None:
             return self.data_panel.dataset
         spec = self.data_panel.spec()
@@ -296,4 +306,5 @@ class TransferLab(widgets.VBox):
             self.trainer.join(5)
         self.pump.stop()
         self.rank_panel.close()
+        self.efficiency_tab.close()
         super().close()

@@ -106,3 +106,22 @@ def test_stop_ends_the_ranking_after_the_current_model(monkeypatch) -> None:
     assert panel.last_report is not None and panel.last_report.stopped
     assert "Stopped" in panel.status.value
     assert not panel.run_button.disabled and panel.stop_button.disabled
+
+
+def test_the_lab_ranks_in_step_1_and_a_row_click_sets_the_model(monkeypatch) -> None:
+    from lab.ui import TransferLab
+
+    monkeypatch.setattr(rank_panel, "probe", fake_probe)
+    app = TransferLab(runs_dir=None, live=False)
+    try:
+        assert app.rank_panel in app.children[2].children[0].children  # inside step 1
+        assert app.efficiency_tab in app.outputs.children
+        assert "tl-efficiency-run" in app.efficiency_tab.run_button._dom_classes
+        app.rank_panel.candidates.value = ("tf_efficientnet_lite0.in1k",)
+        app.rank_panel.run_button.click()
+        twin = buttons(app.rank_panel)["tf_efficientnet_lite0.in1k (random init)"]
+        twin.click()
+        assert app.model_panel.model_key == "tf_efficientnet_lite0.in1k"
+        assert not app.model_panel.pretrained
+    finally:
+        app.close()
