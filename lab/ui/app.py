@@ -27,6 +27,7 @@ from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
 from lab.ui.efficiency_tab import EfficiencyTab
 from lab.ui.figures import plotly_loader
+from lab.ui.latency_view import LatencyControl
 from lab.ui.live import LiveView
 from lab.ui.messages import (
     LRFinderDone,
@@ -94,6 +95,7 @@ class TransferLab(widgets.VBox):
     def _build_panels(self) -> None:
         self.model_panel = ModelPanel(settings=self.settings)
         self.data_panel = DataPanel(settings=self.settings)
+        self.latency = LatencyControl(self.model_panel, threaded=self.live, background=self.live)
         self.rank_panel = RankPanel(self._probe_data, self._choose_model, threaded=self.live)
         self.efficiency_tab = EfficiencyTab(self._probe_data, threaded=self.live)
         self.approach_panel = ApproachPanel()
@@ -122,7 +124,7 @@ class TransferLab(widgets.VBox):
         train.lr_button.on_click(lambda _b: self.find_lr())
 
     def _layout(self) -> list[widgets.Widget]:
-        step1 = widgets.VBox([self.model_panel, self.rank_panel])
+        step1 = widgets.VBox([self.model_panel, self.latency, self.rank_panel])
         setup = with_classes(
             widgets.Accordion(children=[step1, self.data_panel, self.approach_panel]),
             "tl-setup",
@@ -306,5 +308,6 @@ class TransferLab(widgets.VBox):
             self.trainer.join(5)
         self.pump.stop()
         self.rank_panel.close()
+        self.latency.close()
         self.efficiency_tab.close()
         super().close()
