@@ -126,7 +126,7 @@ def _logme_interval(
     return value - z * spread, value + z * spread
 
 
-class RowSpan(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RowSpan(TransformerMixin, BaseEstimator):
     """Coordinates of each row in an orthonormal basis of the training rows' span.
 
     An L2-penalised linear model's weights lie in the span of its training rows (its
