@@ -29,7 +29,7 @@ def lab_server(
 
 
 def test_rank_on_my_data_and_choose_the_top_model_by_its_row(page: Any, lab_server: Any) -> None:
-    page.goto(lab_server.url)
+    page.goto(lab_server.url, timeout=180_000)  # Voilà runs the notebook before it answers
     wait_until_usable(page)
     page.locator(".tl-probe-run").wait_for(state="visible")  # step 1 is open on arrival
     assert page.locator(".tl-latency").is_visible()
