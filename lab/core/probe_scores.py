@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -126,25 +126,6 @@ def _logme_interval(
     return value - z * spread, value + z * spread
 
 
-class RowSpan(TransformerMixin, BaseEstimator):
-    """Coordinates of each row in an orthonormal basis of the training rows' span.
-
-    An L2-penalised linear model's weights lie in the span of its training rows (its
-    gradient is a sum of them), so fitting it on these N coordinates instead of the D
-    features gives the same predictions; with N = 160 rows of D = 1280 features each
-    optimizer step costs an eighth.
-    """
-
-    def fit(self, x: np.ndarray, y: object = None) -> RowSpan:
-        _, sigma, vt = np.linalg.svd(x, full_matrices=False)
-        keep = sigma > sigma[0] * 1e-10 if len(sigma) else sigma > 0
-        self.basis_ = vt[keep].T
-        return self
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x) @ self.basis_
-
-
 def _out_of_fold(model: Pipeline, x: np.ndarray, y: np.ndarray, cv: StratifiedKFold):
     """Whether each image's out-of-fold prediction is right, and the accuracy per fold."""
     correct = np.zeros(len(y), dtype=bool)
@@ -173,11 +154,10 @@ def score_features(
 ) -> ProbeScores:
     """Linear-probe and k-NN accuracy (cross-validated) and LogME of ``features`` (N, D).
 
-    The linear probe standardizes each feature, then fits a logistic regression in the
-    span of the fold's rows (:class:`RowSpan`); k-NN votes among the ``k`` nearest
-    neighbours by cosine similarity (features are L2 normalized). Folds are stratified
-    and shuffled with ``seed``; fewer folds are used when a class has fewer images than
-    ``folds``. Intervals come from ``n_draws``
+    The linear probe standardizes each feature, then fits a logistic regression; k-NN
+    votes among the ``k`` nearest neighbours by cosine similarity (features are L2
+    normalized). Folds are stratified and shuffled with ``seed``; fewer folds are used
+    when a class has fewer images than ``folds``. Intervals come from ``n_draws``
     bootstrap resamples of the images, LogME's from ``logme_draws`` half-samples (each
     recomputes an SVD), at coverage ``level``.
     """
@@ -187,7 +167,7 @@ def score_features(
     n_folds = int(min(folds, counts.min()))
     cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     smallest_train = len(y) - int(np.ceil(len(y) / n_folds))
-    linear = make_pipeline(StandardScaler(), RowSpan(), LogisticRegression(max_iter=1000))
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     knn = make_pipeline(Normalizer(), KNeighborsClassifier(min(k, smallest_train)))
     draws = bootstrap_draws(y, n_draws, seed)
     # The fits are tiny: one BLAS thread is many times faster than a pool that spins
