@@ -114,6 +114,7 @@ class ProbeReport:
     class_names: tuple[str, ...]
     image_size: int | None
     seconds: float
+    stopped: bool = False  # Stop was pressed: only the candidates before it are here
 
     @property
     def ranking(self) -> list[ProbeResult]:
@@ -305,6 +306,7 @@ def probe(
     device: str = "cpu",
     on_result: Callable[[ProbeResult], None] | None = None,
     threads: int | None = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ProbeReport:
     """Rank ``candidates`` by how well their frozen features separate ``data``'s classes.
 
@@ -320,6 +322,8 @@ def probe(
     threads while features are taken (None: leave them): a few hundred small images in
     small batches run fastest on one thread, and several threads that spin while
     another process holds the cores made the probe ten times slower on a shared machine.
+    ``should_stop`` is polled before each candidate: when it returns True the report
+    holds the candidates scored so far (``stopped`` is then True).
     """
     check_score(score)
     if not candidates:
@@ -331,7 +335,11 @@ def probe(
     images = _ImageCache(dataset, indices, image_size)
     options = _Options(folds, k, seed, allow_download, device, threads)
     results = []
+    stopped = False
     for c in map(_as_candidate, candidates):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
         result = _probe_one(c, images, labels, dataset.num_classes, options)
         results.append(result)
         if on_result is not None:
@@ -347,4 +355,5 @@ def probe(
         class_names=dataset.class_names,
         image_size=image_size,
         seconds=time.perf_counter() - started,
+        stopped=stopped,
     )

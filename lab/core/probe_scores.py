@@ -149,7 +149,7 @@ def score_features(
     k: int = 5,
     seed: int = 0,
     n_draws: int = 1000,
-    logme_draws: int = 20,
+    logme_draws: int = 10,
     level: float = LEVEL,
 ) -> ProbeScores:
     """Linear-probe and k-NN accuracy (cross-validated) and LogME of ``features`` (N, D).

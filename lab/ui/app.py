@@ -17,6 +17,7 @@ import ipywidgets as widgets
 
 from lab.core import catalog
 from lab.core.config import RunConfig
+from lab.core.data import ImageDataset, load_dataset
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
 from lab.core.settings import LabSettings, current
@@ -24,7 +25,9 @@ from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
+from lab.ui.efficiency_tab import EfficiencyTab
 from lab.ui.figures import plotly_loader
+from lab.ui.latency_view import LatencyControl
 from lab.ui.live import LiveView
 from lab.ui.messages import (
     LRFinderDone,
@@ -36,6 +39,7 @@ from lab.ui.messages import (
 )
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import EventPump
+from lab.ui.rank_panel import RankPanel
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
@@ -91,6 +95,9 @@ class TransferLab(widgets.VBox):
     def _build_panels(self) -> None:
         self.model_panel = ModelPanel(settings=self.settings)
         self.data_panel = DataPanel(settings=self.settings)
+        self.latency = LatencyControl(self.model_panel, threaded=self.live, background=self.live)
+        self.rank_panel = RankPanel(self._probe_data, self._choose_model, threaded=self.live)
+        self.efficiency_tab = EfficiencyTab(self._probe_data, threaded=self.live)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
         self.show_code = ShowCode(self.config)
@@ -117,18 +124,27 @@ class TransferLab(widgets.VBox):
         train.lr_button.on_click(lambda _b: self.find_lr())
 
     def _layout(self) -> list[widgets.Widget]:
+        step1 = widgets.VBox([self.model_panel, self.latency, self.rank_panel])
         setup = with_classes(
-            widgets.Accordion(children=[self.model_panel, self.data_panel, self.approach_panel]),
+            widgets.Accordion(children=[step1, self.data_panel, self.approach_panel]),
             "tl-setup",
         )
         for i, title in enumerate(("1 · Model", "2 · Data", "3 · Approach and freezing")):
             setup.set_title(i, title)
         setup.selected_index = 0
         self.outputs = with_classes(
-            widgets.Tab(children=[self.results_panel, self.compare_panel, self.test_panel]),
+            widgets.Tab(
+                children=[
+                    self.results_panel,
+                    self.compare_panel,
+                    self.test_panel,
+                    self.efficiency_tab,
+                ]
+            ),
             "tl-outputs",
         )
-        for i, title in enumerate(("5 · Live results", "6 · Compare runs", "7 · Test and use")):
+        titles = ("5 · Live results", "6 · Compare runs", "7 · Test and use", "Data efficiency")
+        for i, title in enumerate(titles):
             self.outputs.set_title(i, title)
         self.outputs.observe(self._on_selected_index_changed, "selected_index")
         return [plotly_loader(), widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
@@ -138,6 +154,19 @@ class TransferLab(widgets.VBox):
         # plotly.js in the browser, and several loading at once can time out there.
         if self.outputs.children[change["new"] or 0] is self.compare_panel:
             self.compare_panel.ensure_figure()
+
+    def _probe_data(self) -> ImageDataset:
+        """The data set step 2 has loaded, or the one it names (on a worker thread)."""
+        if self.data_panel.dataset is not None:
+            return self.data_panel.dataset
+        spec = self.data_panel.spec()
+        return load_dataset(spec.name, path=spec.path)
+
+    def _choose_model(self, key: str, pretrained: bool) -> None:
+        """A click on a ranked model: it becomes the run's model (user input)."""
+        with self.model_panel.hold_sync():
+            self.model_panel.model_key = key
+            self.model_panel.pretrained = pretrained
 
     def _on_num_classes_changed(self, change: dict[str, Any]) -> None:
         if change["new"] >= 2:
@@ -278,4 +307,7 @@ class TransferLab(widgets.VBox):
             self.trainer.stop()
             self.trainer.join(5)
         self.pump.stop()
+        self.rank_panel.close()
+        self.latency.close()
+        self.efficiency_tab.close()
         super().close()

@@ -107,6 +107,10 @@ class _PageReady(anywidget.AnyWidget):
             self._on_rendered()
 
 
+#: Public name: a hidden widget that runs a callback once the page has drawn itself.
+PageReady = _PageReady
+
+
 @functools.cache
 def _bundle_loader() -> anywidget.AnyWidget:
     esm = _loader_esm() or "export default {render(){}};"

@@ -12,10 +12,11 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from traitlets import Bool, Float, TraitError, Unicode, observe, validate
+from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
 
 from lab.core import catalog
 from lab.core.settings import LabSettings, current
+from lab.plots.pareto import pareto_front
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import HELP
 from lab.ui.widgets_common import (
@@ -40,6 +41,8 @@ X_AXES: dict[str, tuple[str, float]] = {
     "parameters (M)": ("params", 1e-6),
     "file size (MB)": ("file_size_mb", 1.0),
     "GFLOPs": ("gflops", 1.0),
+    "latency (ms, batch 1)": ("batch1_ms", 1.0),
+    "latency (ms/image, batch 32)": ("batch32_ms", 1.0),
 }
 _AVAILABILITY_COLOURS = {"offline": "#2e7d32", "cached": "#1565c0", "download": "#9e9e9e"}
 
@@ -62,7 +65,7 @@ def _scatter_title() -> str:
         f'<span style="color:{colour}">●</span> {name}'
         for name, colour in _AVAILABILITY_COLOURS.items()
     )
-    return f"accuracy vs cost · click a point to choose · {legend}"
+    return f"accuracy vs cost · click a point to choose · {legend} · ┅ Pareto front"
 
 
 class ModelPanel(widgets.VBox):
@@ -74,6 +77,10 @@ class ModelPanel(widgets.VBox):
     max_size_mb = Float(1e6, help="List only models whose weights file is at most this big.")
     sort_by = Unicode("ImageNet acc@1", help=f"Table sort column: one of {list(SORT_COLUMNS)}.")
     x_axis = Unicode("parameters (M)", help=f"Scatter x axis: one of {list(X_AXES)}.")
+    latencies = Dict(
+        help="Measured on this machine: key -> {'batch1_ms', 'batch32_ms'} per image "
+        "(written by the latency measurement, not by the user)."
+    )
 
     def __init__(
         self, title: bool = False, settings: LabSettings | None = None, **kwargs: Any
@@ -172,7 +179,13 @@ class ModelPanel(widgets.VBox):
             marker={"size": 18, "symbol": "star", "color": "#d81b60"},
             hoverinfo="skip",
         )
-        self.scatter = with_classes(figure_widget(data=[models, chosen]), "tl-model-scatter")
+        front = go.Scatter(
+            mode="lines",
+            name="Pareto front",
+            line={"shape": "hv", "color": "#d81b60", "dash": "dot"},
+            hoverinfo="skip",
+        )
+        self.scatter = with_classes(figure_widget(data=[models, chosen, front]), "tl-model-scatter")
         self.scatter.update_layout(
             height=320,
             margin={"l": 50, "r": 10, "t": 30, "b": 40},
@@ -235,7 +248,7 @@ class ModelPanel(widgets.VBox):
             self._apply_filters()
             self._render()
 
-    @observe("x_axis")
+    @observe("x_axis", "latencies")
     def _on_x_axis_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render()
@@ -320,13 +333,15 @@ class ModelPanel(widgets.VBox):
             self._syncing = False
 
     def _render_table(self) -> None:
-        header = ["model", "params", "MB", "GFLOPs", "acc@1 %", "weights"]
+        header = ["model", "params", "MB", "GFLOPs", "ms b1", "ms/img b32", "acc@1 %", "weights"]
         rows = [
             [
                 e.key,
                 _cell(e.params, format_count),
                 _cell(e.file_size_mb, lambda v: f"{v:.1f}"),
                 _cell(e.gflops, lambda v: f"{v:.2f}"),
+                _cell(self._latency(e, "batch1_ms"), lambda v: f"{v:.1f}"),
+                _cell(self._latency(e, "batch32_ms"), lambda v: f"{v:.1f}"),
                 _cell(e.acc1, lambda v: f"{v:.1f}"),
                 self.availability(e.key),
             ]
@@ -352,9 +367,16 @@ class ModelPanel(widgets.VBox):
             f"input {e.input_size} px · {weights}{note}"
         )
 
+    def _latency(self, entry: Any, batch: str) -> float | None:
+        return _number(self.latencies.get(entry.key, {}).get(batch))
+
     def _xy(self, entry: Any) -> tuple[float, float] | None:
         attribute, scale = X_AXES[self.x_axis]
-        x, y = _number(getattr(entry, attribute)), _number(entry.acc1)
+        if attribute.endswith("_ms"):
+            x = self._latency(entry, attribute)
+        else:
+            x = _number(getattr(entry, attribute))
+        y = _number(entry.acc1)
         if x is None or y is None or x <= 0:
             return None
         return x * scale, y
@@ -374,5 +396,8 @@ class ModelPanel(widgets.VBox):
             ]
             self.scatter.data[1].x = [chosen[0]] if chosen else []
             self.scatter.data[1].y = [chosen[1]] if chosen else []
+            front = [points[i][1] for i in pareto_front([xy for _, xy in points])]
+            self.scatter.data[2].x = [xy[0] for xy in front]
+            self.scatter.data[2].y = [xy[1] for xy in front]
             self.scatter.layout.xaxis.title.text = self.x_axis
         sync_figure(self.scatter)

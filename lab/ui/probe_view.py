@@ -10,24 +10,40 @@ from lab.core.probe import ProbeReport, ProbeResult
 from lab.core.probe_scores import SCORE_NAMES, SCORES
 
 
-def _cell(result: ProbeResult, name: str, ranked_by: str) -> str:
+def score_text(result: ProbeResult, name: str) -> str:
+    """The ``name`` score with its interval as HTML ("" when not scored)."""
     scores = result.scores
     if scores is None:
-        return "<td></td>"
+        return ""
     low, high = scores.interval(name)
     if name == "logme":
-        text = f"{scores.value(name):.3f} <small>[{low:.3f}, {high:.3f}]</small>"
-    else:
-        text = f"{scores.value(name):.0%} <small>[{low:.0%}–{high:.0%}]</small>"
+        return f"{scores.value(name):.3f} <small>[{low:.3f}, {high:.3f}]</small>"
+    return f"{scores.value(name):.0%} <small>[{low:.0%}–{high:.0%}]</small>"
+
+
+def group_numbers(report: ProbeReport) -> dict[str, int]:
+    """Label -> number of its group of candidates the sample cannot tell apart (1 = best)."""
+    return {r.label: i for i, g in enumerate(report.groups(), start=1) for r in g}
+
+
+#: Below the table: how to read the intervals and groups.
+TABLE_NOTE = (
+    "[low–high]: {level:.0%} intervals over which images were drawn; a group holds "
+    "candidates whose intervals overlap with its leader's."
+)
+
+
+def _cell(result: ProbeResult, name: str, ranked_by: str) -> str:
+    if result.scores is None:
+        return "<td></td>"
     weight = "font-weight:bold;" if name == ranked_by else ""
-    return f'<td style="{weight}text-align:right;padding:0 8px">{text}</td>'
+    return f'<td style="{weight}text-align:right;padding:0 8px">{score_text(result, name)}</td>'
 
 
 def probe_table_html(report: ProbeReport) -> str:
     """One row per candidate: rank, group, the three scores with intervals, or the reason
     it could not be scored."""
-    group_of = {r.label: i for i, g in enumerate(report.groups(), start=1) for r in g}
-    level = report.level
+    group_of = group_numbers(report)
     head = "".join(
         f'<th style="padding:0 8px">{html.escape(SCORE_NAMES[name])}</th>' for name in SCORES
     )
@@ -43,9 +59,8 @@ def probe_table_html(report: ProbeReport) -> str:
     return (
         '<table class="tl-probe-table" style="border-collapse:collapse;font-size:90%">'
         f"<tr><th>#</th><th>group</th><th>model</th>{head}</tr>{''.join(rows)}</table>"
-        f'<span style="color:#666;font-size:85%">[low–high]: {level:.0%} intervals over '
-        "which images were drawn; a group holds candidates whose intervals overlap with "
-        "its leader's.</span>"
+        f'<span style="color:#666;font-size:85%">'
+        f"{html.escape(TABLE_NOTE.format(level=report.level))}</span>"
     )
 
 

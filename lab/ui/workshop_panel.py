@@ -11,18 +11,17 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
 from lab.core import catalog
-from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
+from lab.core.efficiency import CurveSpec, EfficiencyResult
 from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, probe, random_twin
 from lab.core.probe_scores import SCORE_NAMES, SCORES
-from lab.plots._common import apply_trace_data
-from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.plots.probe import probe_figure
+from lab.ui.efficiency_tab import EfficiencyTab, parse_sizes
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.probe_view import probe_table_html, verdict_html
 from lab.ui.pump import EventPump, Sends
@@ -43,11 +42,6 @@ _PROBE_HELP = (
     "twin has its BatchNorm statistics recomputed on the training images before its "
     "features are taken, exactly as a run with a frozen random backbone or from scratch "
     "is evaluated."
-)
-_CURVE_HELP = (
-    "Test accuracy against the number of labelled images per class, for pretrained "
-    "features and for the same network trained from scratch; the band is the spread "
-    "over seeds."
 )
 
 
@@ -71,28 +65,11 @@ class _Failed:
     message: str
 
 
-@dataclass(frozen=True)
-class _CurveProgress:
-    result: EfficiencyResult  # the points measured so far
-    total: int
-    done: bool
-
-
 def _help(text: str) -> widgets.HTML:
     return widgets.HTML(f'<span style="color:#666;font-size:90%">{html.escape(text)}</span>')
 
 
-def parse_sizes(text: str) -> tuple[int, ...]:
-    """ "5, 10, 25" -> (5, 10, 25); ValueError naming the field otherwise."""
-    try:
-        sizes = tuple(sorted({int(part) for part in text.replace(";", ",").split(",") if part}))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise ValueError(
-            f"sizes={text!r}: write whole numbers >= 1 separated by commas, e.g. 5, 10, 25"
-        )
-    return sizes
+__all__ = ["WorkshopPanel", "parse_sizes"]
 
 
 class WorkshopPanel(widgets.VBox):
@@ -134,35 +111,17 @@ class WorkshopPanel(widgets.VBox):
         # A thin blank strip until the first ranking. (Hiding it instead would leave plotly
         # at its 700 px default width when shown: it measures its box only on creation.)
         self.probe_fig = figure_widget(layout=_BLANK)
-        self.curve_model = widgets.Dropdown(
-            options=offline, value=catalog.DEFAULT_MODEL, description="model"
-        )
-        self.curve_sizes = widgets.Text("5, 10, 25, 50", description="per class")
-        self.curve_seeds = widgets.IntSlider(2, min=1, max=5, description="seeds")
-        self.curve_size = widgets.Dropdown(options=_SIZES[1:], value=64, description="image size")
-        self.curve_arms = {
-            arm: widgets.Checkbox(
-                arm != "fine_tuning", description=ARM_LABELS[arm], indent=False, layout=_wide()
-            )
-            for arm in ARMS
-        }
-        self.curve_button = with_classes(
-            widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
-            "tl-curve-run",
-        )
-        self.curve_stop = widgets.Button(description="Stop", icon="stop", disabled=True)
-        self.curve_progress = widgets.IntProgress(0, min=0, max=1, description="runs")
-        self.curve_status = with_classes(widgets.HTML(""), "tl-curve-status")
-        self.curve_fig = figure_widget(efficiency_figure(arms=self.curve_arms_chosen()))
+        self.curve = EfficiencyTab(lambda: self.data, threaded=threaded, models=offline)
+        self.curve_model, self.curve_sizes = self.curve.model, self.curve.sizes
+        self.curve_seeds, self.curve_arms = self.curve.seeds, self.curve.arms
+        self.curve_button, self.curve_stop = self.curve.run_button, self.curve.stop_button
+        self.curve_progress, self.curve_status = self.curve.progress, self.curve.status
+        self.curve_fig = self.curve.figure
         self.error = error_box()
         self.last_probe: ProbeReport | None = None
-        self.last_curve: EfficiencyResult | None = None
-        self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._pump = EventPump(self._apply, on_error=lambda e: show_error(self.error, str(e)))
         self.probe_button.on_click(lambda _: self._launch(self.run_probe))
-        self.curve_button.on_click(lambda _: self._launch(self.run_curve))
-        self.curve_stop.on_click(lambda _: self._stop.set())
         super().__init__(
             [
                 plotly_loader(),
@@ -180,19 +139,9 @@ class WorkshopPanel(widgets.VBox):
                 self.probe_button,
                 self.probe_status,
                 self.probe_fig,
-                widgets.HTML("<b>Data-efficiency curve</b>"),
-                _help(_CURVE_HELP),
-                widgets.HBox(
-                    [
-                        widgets.VBox([self.curve_model, self.curve_sizes]),
-                        widgets.VBox([self.curve_seeds, self.curve_size]),
-                    ]
-                ),
-                widgets.HBox(list(self.curve_arms.values())),
-                widgets.HBox([self.curve_button, self.curve_stop, self.curve_progress]),
-                self.curve_status,
-                self.curve_fig,
                 self.error,
+                widgets.HTML("<b>Data-efficiency curve</b>"),
+                self.curve,
             ]
         )
         with_classes(self, "tl-workshop-panel")
@@ -205,21 +154,14 @@ class WorkshopPanel(widgets.VBox):
             chosen.append(random_twin(chosen[0].key))
         return chosen
 
-    def curve_arms_chosen(self) -> tuple[str, ...]:
-        """Ticked arms, in the order of ``ARMS``."""
-        return tuple(arm for arm, box in self.curve_arms.items() if box.value)
+    @property
+    def last_curve(self) -> EfficiencyResult | None:
+        """The last curve measured (None before the first)."""
+        return self.curve.last_result
 
     def curve_spec(self) -> CurveSpec:
         """The curve the controls describe (ValueError naming a bad field)."""
-        return CurveSpec(
-            model=self.curve_model.value,
-            data=self.data,
-            sizes=parse_sizes(self.curve_sizes.value),
-            arms=self.curve_arms_chosen(),
-            seeds=tuple(range(self.curve_seeds.value)),
-            image_size=self.curve_size.value,
-            test_per_class=50,
-        )
+        return self.curve.spec()
 
     # -- jobs (worker thread, or the caller's when not threaded) ----------------------
     def run_probe(self) -> ProbeReport | None:
@@ -242,27 +184,6 @@ class WorkshopPanel(widgets.VBox):
             return None
         self._post(report)
         return report
-
-    def run_curve(self) -> EfficiencyResult | None:
-        """Measure the curve; each point reaches the widgets through the pump."""
-        self._stop.clear()
-        try:
-            spec = self.curve_spec()
-            total = len(spec.sizes) * len(spec.seeds) * len(spec.arms)
-            points: list[CurvePoint] = []
-            empty = EfficiencyResult(spec, (), (), 0, 0.0)
-            self._post(_CurveProgress(empty, total, False))
-
-            def on_point(point: CurvePoint) -> None:
-                points.append(point)
-                self._post(_CurveProgress(replace(empty, points=tuple(points)), total, False))
-
-            result = data_efficiency(spec, on_point=on_point, should_stop=self._stop.is_set)
-        except Exception as error:  # shown in the panel, never only in a log
-            self._post(_Failed("curve", f"{type(error).__name__}: {error}"))
-            return None
-        self._post(_CurveProgress(result, total, True))
-        return result
 
     def _post(self, item: object) -> None:
         if self.threaded:
@@ -298,11 +219,11 @@ class WorkshopPanel(widgets.VBox):
         if self._worker is not None:
             self._worker.join(timeout)
         self._pump.drain()
+        self.curve.job.join(timeout)
 
     # -- the pump's view ---------------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
-        self.probe_button.disabled = self.curve_button.disabled = busy
-        self.curve_stop.disabled = not busy
+        self.probe_button.disabled = busy
 
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()
@@ -310,7 +231,7 @@ class WorkshopPanel(widgets.VBox):
             if item == "probe_started":
                 sends.set(self.probe_status, value="Scoring the candidates on your data…<br>")
             elif item == "idle":
-                with sends.hold(self.probe_button, self.curve_button, self.curve_stop):
+                with sends.hold(self.probe_button):
                     self._set_busy(False)
             elif isinstance(item, _Failed):
                 show_error(self.error, f"{item.job}: {item.message}")
@@ -319,8 +240,6 @@ class WorkshopPanel(widgets.VBox):
                 self._probe_progress(item, sends)
             elif isinstance(item, ProbeReport):
                 self._probe_done(item, sends)
-            elif isinstance(item, _CurveProgress):
-                self._curve_progress(item, sends)
         return sends.count
 
     def _probe_progress(self, result: ProbeResult, sends: Sends) -> None:
@@ -339,26 +258,3 @@ class WorkshopPanel(widgets.VBox):
             self.probe_fig.update_xaxes(visible=True)
             self.probe_fig.update_yaxes(visible=True)
         sync_figure(self.probe_fig)
-
-    def _curve_progress(self, progress: _CurveProgress, sends: Sends) -> None:
-        result = progress.result
-        arms = result.spec.arms
-        if len(self.curve_fig.data) != 3 * len(arms) or not result.points:
-            fresh = efficiency_figure(arms=arms)
-            sends.replace_traces(self.curve_fig, fresh.data)
-        with sends.figure(self.curve_fig):
-            apply_trace_data(self.curve_fig, efficiency_data(result, arms))
-            self.curve_fig.update_xaxes(tickvals=list(result.spec.sizes))
-        sync_figure(self.curve_fig)
-        sends.set(self.curve_progress, max=progress.total, value=len(result.points))
-        if progress.done:
-            self.last_curve = result
-            word = "stopped" if result.stopped else "done"
-            sends.set(
-                self.curve_status,
-                value=f"{word}: {len(result.points)} runs in {result.seconds:.0f} s",
-            )
-        else:
-            sends.set(
-                self.curve_status, value=f"measuring: {len(result.points)} of {progress.total} runs"
-            )

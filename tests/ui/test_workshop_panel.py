@@ -9,7 +9,7 @@ import pytest
 
 from lab.core.efficiency import CurvePoint, CurveSpec, EfficiencyResult
 from lab.core.probe import ProbeReport, ProbeResult, ProbeScores
-from lab.ui import workshop_panel
+from lab.ui import efficiency_tab, workshop_panel
 from lab.ui.workshop_panel import WorkshopPanel, parse_sizes
 
 
@@ -36,7 +36,7 @@ def fake_probe(candidates: Any, on_result: Any, **kwargs: Any) -> ProbeReport:
     return ProbeReport(tuple(results), "linear", kwargs["n_per_class"], 200, ("a", "b"), 96, 1.5)
 
 
-def fake_curve(spec: CurveSpec, on_point: Any, should_stop: Any) -> EfficiencyResult:
+def fake_curve(spec: CurveSpec, on_point: Any, should_stop: Any, data: Any) -> EfficiencyResult:
     points = []
     for n in spec.sizes:
         for seed in spec.seeds:
@@ -53,7 +53,7 @@ def fake_curve(spec: CurveSpec, on_point: Any, should_stop: Any) -> EfficiencyRe
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workshop_panel, "probe", fake_probe)
-    monkeypatch.setattr(workshop_panel, "data_efficiency", fake_curve)
+    monkeypatch.setattr(efficiency_tab, "data_efficiency", fake_curve)
 
 
 def test_probe_button_fills_ranking_figure_and_status(fakes: None) -> None:
@@ -128,8 +128,8 @@ def test_bad_sizes_are_shown_in_the_panel(fakes: None) -> None:
     panel.curve_sizes.value = "five, ten"
     panel.curve_button.click()
     assert panel.last_curve is None
-    assert panel.error.layout.display is None
-    assert "write whole numbers" in panel.error.value
+    assert panel.curve.error.layout.display is None
+    assert "write whole numbers" in panel.curve.error.value
     with pytest.raises(ValueError, match="sizes="):
         parse_sizes("0, 3")
 
@@ -137,22 +137,22 @@ def test_bad_sizes_are_shown_in_the_panel(fakes: None) -> None:
 def test_threaded_curve_stops_on_request(fakes: None, monkeypatch: pytest.MonkeyPatch) -> None:
     started, release = threading.Event(), threading.Event()
 
-    def slow_curve(spec: CurveSpec, on_point: Any, should_stop: Any) -> EfficiencyResult:
+    def slow_curve(spec: CurveSpec, on_point: Any, should_stop: Any, data: Any) -> EfficiencyResult:
         started.set()
         release.wait(5)
-        return fake_curve(spec, on_point, should_stop)
+        return fake_curve(spec, on_point, should_stop, data)
 
-    monkeypatch.setattr(workshop_panel, "data_efficiency", slow_curve)
+    monkeypatch.setattr(efficiency_tab, "data_efficiency", slow_curve)
     panel = WorkshopPanel(threaded=True)
     panel.curve_button.click()
     assert started.wait(5)
     assert panel.curve_button.disabled and not panel.curve_stop.disabled
     panel.curve_button.click()  # a second job while one runs is refused, in words
-    assert "still running" in panel.error.value
+    assert "still being measured" in panel.curve.error.value
     panel.curve_stop.click()
     release.set()
     panel.join(5)
-    panel._pump.stop()
+    panel.curve.close()
     assert panel.last_curve is not None and panel.last_curve.stopped
     assert panel.curve_status.value.startswith("stopped")
     assert not panel.curve_button.disabled

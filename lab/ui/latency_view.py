@@ -1,0 +1,118 @@
+"""Latency on this machine for the model panel: on request for the chosen model, and
+in the background for the offline models once the page has drawn itself.
+
+Measuring runs on a worker thread (:class:`BackgroundJob`); each result reaches the
+model panel's ``latencies`` trait through the pump, and is cached per machine and
+torch version (:class:`LatencyCache`), so a second page shows it at once.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from lab.core import catalog
+from lab.core.latency_cache import LatencyCache, LatencyPair
+from lab.ui.figures import PageReady
+from lab.ui.jobs import IDLE, BackgroundJob
+from lab.ui.model_panel import ModelPanel
+from lab.ui.pump import Sends
+from lab.ui.widgets_common import with_classes
+
+
+@dataclass(frozen=True)
+class _Measured:
+    key: str
+    pair: LatencyPair | None
+    message: str = ""
+
+
+class LatencyControl(widgets.HBox):
+    """A "measure latency" button and a status line that feed ``panel.latencies``."""
+
+    def __init__(
+        self,
+        panel: ModelPanel,
+        cache: LatencyCache | None = None,
+        threaded: bool = True,
+        background: bool = True,
+    ) -> None:
+        self.panel, self.cache = panel, cache or LatencyCache()
+        self.button = with_classes(
+            widgets.Button(description="latency on this machine", icon="clock-o",
+                           tooltip="ms per image at batch 1 and batch 32, measured here"),
+            "tl-latency",
+        )  # fmt: skip
+        self.status = with_classes(widgets.HTML(""), "tl-latency-status")
+        self.job = BackgroundJob(
+            self._apply, self._set_busy, lambda e: self._say(str(e)), threaded=threaded,
+            name="transfer-lab-latency",
+        )  # fmt: skip
+        self.button.on_click(lambda _b: self.measure([panel.model_key]))
+        children: list[widgets.Widget] = [self.button, self.status]
+        if background:  # after the first render: never in the way of the page's first paint
+            children.append(PageReady(self.measure_offline))
+        super().__init__(children)
+        known = self.cache.known()
+        if known:
+            panel.latencies = {k: asdict(v) for k, v in known.items()}
+
+    def measure_offline(self) -> None:
+        """Measure every offline model not measured yet on this machine."""
+        known = self.cache.known()
+        keys = [
+            e.key
+            for e in catalog.list_models()
+            if e.availability != "download" and e.key not in known
+        ]
+        if keys:
+            self.measure(keys, use_cache=True)
+
+    def measure(self, keys: list[str], use_cache: bool = False) -> None:
+        """Time ``keys`` one after another on the worker thread."""
+        self.job.launch(lambda: self._work(keys, use_cache))
+
+    def _work(self, keys: list[str], use_cache: bool) -> None:
+        for key in keys:
+            if self.job.should_stop():
+                return
+            self.job.post(_Measured(key, None, "measuring"))
+            try:
+                pair = (self.cache.get(key) if use_cache else None) or self.cache.measure(key)
+            except Exception as error:  # noqa: BLE001 - one model failing must not stop the rest
+                self.job.post(_Measured(key, None, f"could not time it: {error}"))
+                continue
+            self.job.post(_Measured(key, pair))
+
+    def _set_busy(self, busy: bool) -> None:
+        self.button.disabled = busy
+
+    def _say(self, text: str) -> None:
+        self.status.value = f'<span style="color:#666;font-size:90%">{html.escape(text)}</span>'
+
+    def _apply(self, items: list[Any]) -> int:
+        sends = Sends()
+        for item in items:
+            if item == IDLE:
+                sends.set(self.button, disabled=False)
+            elif isinstance(item, _Measured) and item.pair is None:
+                with sends.hold(self.status):
+                    self._say(f"{item.key}: {item.message}")
+            elif isinstance(item, _Measured) and item.pair is not None:
+                with sends.hold(self.panel, self.panel.table, self.status):
+                    self.panel.latencies = {**self.panel.latencies, item.key: asdict(item.pair)}
+                    p = item.pair
+                    self._say(
+                        f"{item.key}: {p.batch1_ms:.1f} ms per image at batch 1, "
+                        f"{p.batch32_ms:.1f} ms at batch 32 (this machine)"
+                    )
+                sends.count += 8  # the scatter's update
+        return sends.count
+
+    def close(self) -> None:
+        """Stop measuring and close the widgets."""
+        self.job.close()
+        super().close()

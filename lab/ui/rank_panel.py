@@ -1,0 +1,247 @@
+"""Step 1, "rank on my data": the transferability probe on the data set chosen in step 2.
+
+A button scores the chosen backbones (by default every one usable offline, plus a
+random-init twin of the first) on a small sample of the current data, on a worker
+thread with progress and Stop. The ranking shows as a table (click a model's row to
+choose it for the run) and as the probe's bar chart, with the verdict in words.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from lab.core import catalog
+from lab.core.data import ImageDataset
+from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, probe, random_twin
+from lab.core.probe_scores import SCORE_NAMES, SCORES
+from lab.plots.probe import probe_figure
+from lab.ui.figures import figure_widget
+from lab.ui.jobs import IDLE, BackgroundJob
+from lab.ui.probe_view import TABLE_NOTE, group_numbers, score_text, verdict_html
+from lab.ui.pump import Sends
+from lab.ui.widgets_common import clear_error, error_box, show_error, sync_figure, with_classes
+
+RANK_HELP = (
+    "Before training anything: how well each backbone's frozen features separate the "
+    "classes of your data, scored on a small sample of your training images "
+    "(cross-validated accuracy of a linear probe; k-NN and LogME beside it). A higher "
+    "score predicts a better run with that backbone. It is an estimate from a few "
+    "images: each score has a 90% interval, and models whose intervals overlap are one "
+    "group this sample cannot tell apart. The random-init twin shows what pretraining "
+    "adds. Click a model's row to choose it."
+)
+_BLANK = {"height": 30, "margin": {"t": 0, "b": 0}, "xaxis": {"visible": False},
+          "yaxis": {"visible": False}, "template": "plotly_white"}  # fmt: skip
+#: Column widths (px) of #, group and the three scores: every row is its own table.
+_WIDTHS = (30, 50, 150, 150, 180)
+
+
+def _td(text: str, width: int, bold: bool = False) -> str:
+    weight = "font-weight:bold;" if bold else ""
+    style = f"{weight}width:{width}px;padding:0 4px;text-align:right;white-space:nowrap"
+    return f'<td style="{style}">{text}</td>'
+
+
+#: Which data the probe scores: a loaded data set, or a data set name.
+DataSource = Callable[[], ImageDataset | str]
+#: What a click on a row does: choose (catalog key, pretrained) for the run.
+Choose = Callable[[str, bool], None]
+
+
+def _failed(message: str) -> tuple[str, str]:
+    return ("failed", message)
+
+
+class RankPanel(widgets.VBox):
+    """Rank backbones on the current data; ``on_choose`` receives a clicked row's model."""
+
+    def __init__(
+        self,
+        data: DataSource,
+        on_choose: Choose,
+        models: list[str] | None = None,
+        threaded: bool = True,
+    ) -> None:
+        self._data, self._on_choose = data, on_choose
+        offline = models or [e.key for e in catalog.list_models() if e.availability != "download"]
+        self.candidates = with_classes(
+            widgets.SelectMultiple(
+                options=offline, value=tuple(offline), rows=min(len(offline), 5),
+                description="models",
+            ),
+            "tl-probe-models",
+        )  # fmt: skip
+        self.random_twin = widgets.Checkbox(
+            True, description="add a random-init twin of the first", indent=False,
+            layout=widgets.Layout(width="auto"),
+        )  # fmt: skip
+        self.n_per_class = with_classes(
+            widgets.IntSlider(20, min=5, max=50, step=5, description="per class"), "tl-probe-n"
+        )
+        # 64 px: the size the probe was validated at (benchmarks/probe_check.py).
+        self.image_size = widgets.Dropdown(
+            options=[("64 px", 64), ("96 px", 96), ("model's own", 0)], value=64,
+            description="image size",
+        )  # fmt: skip
+        self.score = widgets.Dropdown(
+            options=[(SCORE_NAMES[s], s) for s in SCORES], value=DEFAULT_SCORE,
+            description="rank by",
+        )  # fmt: skip
+        self.run_button = with_classes(
+            widgets.Button(description="Rank on my data", button_style="primary",
+                           icon="sort-amount-desc"),
+            "tl-probe-run",
+        )  # fmt: skip
+        self.stop_button = with_classes(
+            widgets.Button(description="Stop", icon="stop", disabled=True), "tl-probe-stop"
+        )
+        self.progress = with_classes(
+            widgets.IntProgress(0, min=0, max=1, description="models"), "tl-probe-progress"
+        )
+        self.status = with_classes(widgets.HTML(""), "tl-probe-status")
+        self.table = with_classes(widgets.VBox([]), "tl-probe-table")
+        self.figure = figure_widget(layout=_BLANK)
+        self.error = error_box()
+        self.last_report: ProbeReport | None = None
+        self.job = BackgroundJob(
+            self._apply, self._set_busy, lambda e: show_error(self.error, str(e)),
+            threaded=threaded, name="transfer-lab-probe",
+        )  # fmt: skip
+        self.run_button.on_click(lambda _b: self.rank())
+        self.stop_button.on_click(lambda _b: self.job.stop())
+        super().__init__(self._children())
+        with_classes(self, "tl-rank-panel")
+
+    def _children(self) -> list[widgets.Widget]:
+        help_text = html.escape(RANK_HELP)
+        settings = widgets.VBox([self.random_twin, self.n_per_class, self.image_size, self.score])
+        return [
+            widgets.HTML("<b>Rank on my data</b>"),
+            widgets.HTML(f'<span style="color:#666;font-size:90%">{help_text}</span>'),
+            widgets.HBox([self.candidates, settings]),
+            widgets.HBox([self.run_button, self.stop_button, self.progress]),
+            self.status,
+            self.table,
+            self.figure,
+            self.error,
+        ]
+
+    # -- the job ----------------------------------------------------------------------
+    def chosen_candidates(self) -> list[Candidate]:
+        """The chosen models, plus the first one's random-init twin when ticked."""
+        chosen = [Candidate(key) for key in self.candidates.value]
+        if chosen and self.random_twin.value:
+            chosen.append(random_twin(chosen[0].key))
+        return chosen
+
+    def rank(self) -> None:
+        """Start the probe (refused in words while one runs)."""
+        clear_error(self.error)
+        candidates = self.chosen_candidates()
+        if not candidates:
+            show_error(self.error, "models: select at least one model to rank")
+            return
+        if not self.job.launch(lambda: self._work(candidates)):
+            show_error(self.error, "the ranking is still running: wait for it, or press Stop")
+
+    def _work(self, candidates: list[Candidate]) -> None:
+        self.job.post(("started", len(candidates)))
+        try:
+            report = probe(
+                candidates,
+                data=self._data(),
+                n_per_class=self.n_per_class.value,
+                image_size=self.image_size.value or None,
+                score=self.score.value,
+                on_result=self.job.post,
+                should_stop=self.job.should_stop,
+            )
+        except Exception as error:  # noqa: BLE001 - shown in the panel, never only in a log
+            self.job.post(_failed(f"{type(error).__name__}: {error}"))
+            return
+        self.job.post(report)
+
+    # -- the pump's view ----------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        self.run_button.disabled = busy
+        self.stop_button.disabled = not busy
+
+    def _apply(self, items: list[Any]) -> int:
+        sends = Sends()
+        for item in items:
+            if item == IDLE:
+                with sends.hold(self.run_button, self.stop_button):
+                    self._set_busy(False)
+            elif isinstance(item, ProbeResult):
+                self._progress(item, sends)
+            elif isinstance(item, ProbeReport):
+                self._done(item, sends)
+            elif item[0] == "started":
+                sends.set(self.progress, value=0, max=item[1])
+                sends.set(self.status, value="Scoring the models on your data…<br>")
+            elif item[0] == "failed":
+                show_error(self.error, f"ranking: {item[1]}")
+                sends.count += 2
+        return sends.count
+
+    def _progress(self, result: ProbeResult, sends: Sends) -> None:
+        score = result.score(self.score.value)
+        what = f"{score:.0%}" if score is not None else f"{result.status}: {result.message}"
+        line = f"{html.escape(result.label)}: {html.escape(what)} ({result.seconds:.1f} s)<br>"
+        sends.set(self.progress, value=self.progress.value + 1)
+        sends.set(self.status, value=self.status.value + line)
+
+    def _done(self, report: ProbeReport, sends: Sends) -> None:
+        self.last_report = report
+        stopped = "<b>Stopped</b>: only the models scored before Stop are ranked.<br>"
+        sends.set(self.status, value=(stopped if report.stopped else "") + verdict_html(report))
+        with sends.hold(self.table):
+            self.table.children = self._rows(report)
+        if report.ranking:
+            new = probe_figure(report)
+            sends.replace_traces(self.figure, new.data)
+            with sends.figure(self.figure):
+                self.figure.update_layout(new.layout.to_plotly_json())
+                self.figure.update_xaxes(visible=True)
+                self.figure.update_yaxes(visible=True)
+            sync_figure(self.figure)
+
+    def _rows(self, report: ProbeReport) -> list[widgets.Widget]:
+        """A header, then one row per candidate: its model button chooses it."""
+        group_of = group_numbers(report)
+        names = ["#", "group", *(SCORE_NAMES[s] for s in SCORES)]
+        head = "".join(
+            _td(f"<b>{html.escape(n)}</b>", w) for n, w in zip(names, _WIDTHS, strict=True)
+        )
+        rows: list[widgets.Widget] = [self._row("model", f"<tr>{head}</tr>", None)]
+        for i, r in enumerate(report.results, start=1):
+            if r.scores is None:
+                cells = f"<td>{html.escape(f'{r.status}: {r.message}')}</td>"
+            else:
+                texts = [str(i), str(group_of[r.label]), *(score_text(r, s) for s in SCORES)]
+                bold = [False, False, *(s == report.score for s in SCORES)]
+                cells = "".join(map(_td, texts, _WIDTHS, bold))
+            rows.append(self._row(r.label, f"<tr>{cells}</tr>", r if r.scores else None))
+        note = TABLE_NOTE.format(level=report.level) + " Click a model to choose it."
+        rows.append(widgets.HTML(f'<span style="color:#666;font-size:85%">{note}</span>'))
+        return rows
+
+    def _row(self, label: str, cells: str, result: ProbeResult | None) -> widgets.HBox:
+        name = widgets.Button(
+            description=label, tooltip=f"choose {label}", disabled=result is None,
+            layout=widgets.Layout(width="340px"),
+        )  # fmt: skip
+        if result is not None:
+            name.on_click(lambda _b: self._on_choose(result.key, result.pretrained))
+            with_classes(name, "tl-probe-choose")
+        table = widgets.HTML(f'<table style="border-collapse:collapse">{cells}</table>')
+        return with_classes(widgets.HBox([name, table]), "tl-probe-row")
+
+    def close(self) -> None:
+        """Stop a running ranking and close the widgets."""
+        self.job.close()
+        super().close()

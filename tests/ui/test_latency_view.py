@@ -1,0 +1,62 @@
+"""Latency on this machine: measured on request, shown in the model table and as an axis
+of the model plot, whose Pareto front follows the chosen axis."""
+
+from __future__ import annotations
+
+from lab.core.latency_cache import LatencyPair
+from lab.ui.latency_view import LatencyControl
+from lab.ui.model_panel import ModelPanel
+
+
+class FakeCache:
+    """Latency grows with the parameter count, so the front is predictable."""
+
+    def __init__(self, known: dict[str, LatencyPair] | None = None) -> None:
+        self.stored = dict(known or {})
+        self.measured: list[str] = []
+
+    def known(self) -> dict[str, LatencyPair]:
+        return dict(self.stored)
+
+    def get(self, key: str) -> LatencyPair | None:
+        return self.stored.get(key)
+
+    def measure(self, key: str) -> LatencyPair:
+        self.measured.append(key)
+        self.stored[key] = LatencyPair(12.5, 4.25)
+        return self.stored[key]
+
+
+def test_button_measures_the_chosen_model_and_fills_table_and_axis() -> None:
+    panel = ModelPanel()
+    cache = FakeCache()
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    assert "tl-latency" in control.button._dom_classes
+    assert "ms b1" in panel.table.value and "12.5" not in panel.table.value
+    control.button.click()
+    assert cache.measured == [panel.model_key]
+    assert panel.latencies[panel.model_key] == {"batch1_ms": 12.5, "batch32_ms": 4.25}
+    assert "12.5" in panel.table.value and "4.2" in panel.table.value
+    assert "12.5 ms per image at batch 1" in control.status.value
+    panel.x_axis = "latency (ms, batch 1)"
+    assert list(panel.scatter.data[0].x) == [12.5]  # only measured models have a latency
+    assert list(panel.scatter.data[2].x) == [12.5]  # a front of one
+    assert not control.button.disabled
+
+
+def test_cached_latencies_show_at_once_and_the_front_follows_the_axis() -> None:
+    panel = ModelPanel(offline_only=False)
+    entries = [e for e in panel._visible if e.params and e.acc1][:6]
+    known = {e.key: LatencyPair(e.params / 1e6, e.params / 2e6) for e in entries}
+    cache = FakeCache(known)
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    assert set(panel.latencies) == set(known) and cache.measured == []
+    panel.x_axis = "latency (ms/image, batch 32)"
+    xs, ys = list(panel.scatter.data[0].x), list(panel.scatter.data[0].y)
+    front_x, front_y = list(panel.scatter.data[2].x), list(panel.scatter.data[2].y)
+    assert front_x == sorted(front_x) and front_y == sorted(front_y)
+    front = list(zip(front_x, front_y, strict=True))
+    for x, y in zip(xs, ys, strict=True):  # no model is more accurate for its cost
+        assert max(fy for fx, fy in front if fx <= x) >= y
+    control.measure_offline()  # offline models not cached get measured, cached ones not
+    assert set(cache.measured).isdisjoint(known)
