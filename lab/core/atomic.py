@@ -9,6 +9,7 @@ file. A full disk (``ENOSPC``, ``EDQUOT``, or torch's own words for it) becomes 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -189,10 +190,8 @@ class AppendLog:
         try:
             _write_all(self._fd, data)
         except OSError as exc:
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, start)
-            except OSError:
-                pass
             error = _full(exc, self.path, len(data))
             if error is exc:
                 raise

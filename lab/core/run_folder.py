@@ -10,6 +10,7 @@ process was killed) reads back as ``"interrupted"``, never ``"running"``.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,44 @@ def read_run_folder(path: str | Path, weights: bool = True) -> RunFolder:
     folder.test = _read(folder, "test.json", read_json_object)
     if weights:
         folder.checkpoint = _read(folder, "best.pt", load_checkpoint)
-    folder.problems.extend(
-        f"{name}: missing" for name in ("config.json", "metrics.jsonl") if not (base / name).exists()
-    )
+    else:
+        _read(folder, "best.pt", check_archive)
+    required = ("config.json", "metrics.jsonl")
+    folder.problems.extend(f"{name}: missing" for name in required if not (base / name).exists())
     if folder.history.started is None and (base / "metrics.jsonl").exists():
         folder.problems.append("metrics.jsonl: no run_started event")
     return folder
+
+
+def check_archive(path: Path) -> None:
+    """Check a checkpoint's zip archive (names and CRCs) without unpickling it."""
+    with zipfile.ZipFile(path) as archive:
+        bad = archive.testzip()
+    if bad is not None:
+        raise ValueError(f"{bad} inside the archive is corrupt")
+
+
+def scan_runs(runs_dir: str | Path) -> tuple[list[RunFolder], list[RunFolder]]:
+    """Every run folder of ``runs_dir``, newest first: (readable runs, damaged ones).
+
+    A readable run has a started history, even if some other file is damaged (then it
+    is in both lists); weights are not loaded.
+    """
+    from lab.core.runs import list_runs
+
+    readable, damaged = [], []
+    for path in list_runs(runs_dir):
+        folder = read_run_folder(path, weights=False)
+        if folder.history.started is not None:
+            readable.append(folder)
+        if folder.damaged:
+            damaged.append(folder)
+    return readable, damaged
+
+
+def describe_damage(folder: RunFolder) -> str:
+    """``name: problem; problem`` in one line."""
+    return f"{folder.path.name}: {'; '.join(folder.problems)}"
 
 
 def _read(folder: RunFolder, name: str, reader: Any) -> Any:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from lab.core.history import RunHistory
-from lab.core.runs import list_runs, read_history
+from lab.core.run_folder import describe_damage, scan_runs
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
@@ -29,6 +29,7 @@ class SavedRunsLoaded:
     """Histories read from the runs directory, to add to the list."""
 
     histories: tuple[RunHistory, ...]
+    damaged: tuple[str, ...] = ()  # "folder: what is wrong" for each damaged run
 
 
 def _cell(column: str, value: Any) -> str:
@@ -97,13 +98,9 @@ class ComparePanel(widgets.VBox):
         if not self.runs_dir:
             self.post(SavedRunsLoaded(()))
             return
-        histories = []
-        for path in list_runs(self.runs_dir):
-            try:
-                histories.append(read_history(Path(path) / "metrics.jsonl", name=path.name))
-            except (OSError, ValueError, KeyError):
-                continue  # a half-written or foreign folder: skip it, keep the rest
-        self.post(SavedRunsLoaded(tuple(histories)))
+        readable, damaged = scan_runs(self.runs_dir)
+        histories = tuple(folder.history for folder in readable)
+        self.post(SavedRunsLoaded(histories, tuple(describe_damage(f) for f in damaged)))
 
     # -- written by the pump ------------------------------------------------------
     def handles(self, item: Any) -> bool:
@@ -114,7 +111,10 @@ class ComparePanel(widgets.VBox):
             for history in item.histories:
                 self.runs.setdefault(history.name, history)
             where = self.runs_dir or "no runs directory"
-            text = f"{len(item.histories)} saved run(s) found in {where}."
+            text = html.escape(f"{len(item.histories)} saved run(s) found in {where}.")
+            if item.damaged:
+                names = "".join(f"<li>{html.escape(d)}</li>" for d in item.damaged)
+                text += f"<br>Damaged (what could be read is listed):<ul>{names}</ul>"
             sends.set(self.info, value=text)
             self._set_list(sends, options=list(self.runs))
         self._redraw(sends)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import torch
-
 from core.test_shutdown import start_child
 from core.tiny_runs import Recorder, tiny_trainer
+
 from lab.core import atomic
 from lab.core.engine import Trainer
 from lab.core.events import Event
