@@ -13,10 +13,11 @@ import plotly.graph_objects as go
 from lab.core.history import RunHistory
 from lab.core.run_folder import describe_damage, scan_runs
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help_line
-from lab.ui.widgets_common import html_table, with_classes
+from lab.ui.widgets_common import error_box, html_table, with_classes
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,13 @@ class ComparePanel(widgets.VBox):
         self.select = with_classes(
             widgets.SelectMultiple(options=[], rows=5, description="runs"), "tl-compare-select"
         )
-        self.select.observe(self._on_selection_changed, "value")
+        self.select.observe(guard(self, self._on_selection_changed), "value")
         self.load_button = with_classes(
             widgets.Button(description="Load saved runs", icon="folder-open"), "tl-compare-load"
         )
-        self.load_button.on_click(self._on_load_clicked)
+        self.load_button.on_click(guard(self, self._on_load_clicked))
         self.info = with_classes(widgets.HTML(""), "tl-compare-info")
+        self.error = error_box()
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
         self.figure: go.FigureWidget | None = None
         self.plot_box = widgets.VBox([])
@@ -75,6 +77,7 @@ class ComparePanel(widgets.VBox):
             run_help_line("compare"),
             widgets.HBox([self.select, self.load_button]),
             self.info,
+            self.error,
             self.plot_box,
             self.table,
         ]

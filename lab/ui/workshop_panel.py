@@ -23,6 +23,7 @@ from lab.core.probe_scores import SCORE_NAMES, SCORES
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.plots.probe import probe_figure
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.probe_view import probe_table_html, verdict_html
 from lab.ui.pump import EventPump, Sends
@@ -160,9 +161,9 @@ class WorkshopPanel(widgets.VBox):
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._pump = EventPump(self._apply, on_error=lambda e: show_error(self.error, str(e)))
-        self.probe_button.on_click(lambda _: self._launch(self.run_probe))
-        self.curve_button.on_click(lambda _: self._launch(self.run_curve))
-        self.curve_stop.on_click(lambda _: self._stop.set())
+        self.probe_button.on_click(guard(self, lambda _: self._launch(self.run_probe)))
+        self.curve_button.on_click(guard(self, lambda _: self._launch(self.run_curve)))
+        self.curve_stop.on_click(guard(self, lambda _: self._stop.set()))
         super().__init__(
             [
                 plotly_loader(),
