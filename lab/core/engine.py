@@ -61,6 +61,7 @@ from lab.core.finetune import (
 )
 from lab.core.history import RunHistory
 from lab.core.lr_finder import LRFinderResult, find_lr
+from lab.core.memory import release_memory
 from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
 from lab.core.parts import parts_from_modules as _parts_from_modules
 from lab.core.prediction import predict_top_k
@@ -311,6 +312,8 @@ class Trainer:
         finally:
             if self._recorder is not None:
                 self._recorder.close()
+            self._loop = None  # its optimizer state, caches and batches go with it
+            release_memory()
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
