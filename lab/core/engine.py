@@ -66,7 +66,7 @@ from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_conf
 from lab.core.parts import parts_from_modules as _parts_from_modules
 from lab.core.prediction import predict_top_k
 from lab.core.runs import RunRecorder
-from lab.core.shutdown import watch
+from lab.core.shutdown import leaving, watch
 from lab.core.training_loop import TrainingLoop
 
 log = logging.getLogger(__name__)
@@ -313,7 +313,8 @@ class Trainer:
             if self._recorder is not None:
                 self._recorder.close()
             self._loop = None  # its optimizer state, caches and batches go with it
-            release_memory()
+            if not leaving():  # a process that is ending gives all its memory back anyway
+                release_memory()
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc

@@ -60,7 +60,7 @@ def read_events(path: Path, name: str) -> tuple[RunHistory, list[str]]:
     """
     from lab.core.runs import payload_from_dict
 
-    history, problems = RunHistory(name=name), []
+    history, problems = RunHistory(name=name), list[str]()
     if not path.exists():
         return history, problems
     lines = path.read_text(errors="replace").splitlines()

@@ -50,7 +50,7 @@ def guard(box: widgets.HTML | Any, callback: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             # Through __wrapped__: a test injects a failure there.
-            return wrapper.__wrapped__(*args, **kwargs)  # type: ignore[attr-defined]
+            return wrapper.__wrapped__(*args, **kwargs)
         except Exception as error:
             target = box if isinstance(box, widgets.HTML) else box.error
             report(target, callback, error)
@@ -66,7 +66,7 @@ def guarded(method: F) -> F:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return wrapper.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined]
+            return wrapper.__wrapped__(self, *args, **kwargs)
         except Exception as error:
             box = getattr(self, "error", None)
             if box is None:  # failed while the panel is being built: nowhere to show it
