@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BenchSettings, context
+from lab.core import engine
 from lab.core.engine import Trainer
 
 RESULTS = Path(__file__).parent / "results" / "soak.json"
@@ -85,11 +86,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-per-class", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep-heap", action="store_true", help="skip the release after each run (to compare)"
+    )
     args = parser.parse_args(argv)
+    if args.keep_heap:
+        engine.release_memory = lambda: False
     settings = BenchSettings(
         n_per_class=args.n_per_class, image_size=args.image_size, eval_fraction=0.005
     )
-    results = {**soak(args.runs, settings), "context": context(settings)}
+    results = {**soak(args.runs, settings), "released": not args.keep_heap}
+    results["context"] = context(settings)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     keys = ("rss_first_mb", "rss_last_mb", "rss_growth_mb", "thread_growth", "fd_growth")

@@ -43,6 +43,13 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
+def _interrupted(history: RunHistory) -> str:
+    reached = f"reached epoch {history.evaluations[-1].epoch}" if history.evaluations else ""
+    best = history.checkpoints[-1].path if history.checkpoints else None
+    offer = f"best checkpoint {best}" if best else "no checkpoint"
+    return f"{history.name}: {', '.join(p for p in (reached, offer) if p)}"
+
+
 class ComparePanel(widgets.VBox):
     """Runs of this session (and saved ones) side by side."""
 
@@ -115,6 +122,10 @@ class ComparePanel(widgets.VBox):
                 self.runs.setdefault(history.name, history)
             where = self.runs_dir or "no runs directory"
             text = html.escape(f"{len(item.histories)} saved run(s) found in {where}.")
+            cut_short = [h for h in item.histories if h.state == "interrupted"]
+            if cut_short:
+                names = "".join(f"<li>{html.escape(_interrupted(h))}</li>" for h in cut_short)
+                text += f"<br>Interrupted (the process ended mid-run):<ul>{names}</ul>"
             if item.damaged:
                 names = "".join(f"<li>{html.escape(d)}</li>" for d in item.damaged)
                 text += f"<br>Damaged (what could be read is listed):<ul>{names}</ul>"

@@ -97,6 +97,9 @@ def test_the_compare_tab_lists_good_runs_and_names_damaged_ones(
     for name in named:
         assert name in panel.info.value
     assert interrupted, "a metrics file cut mid-line reads as interrupted"
+    for name in interrupted:
+        assert name in panel.info.value
+    assert "best checkpoint" in panel.info.value
     panel.select.value = tuple(sorted(interrupted))
     panel.handle(loaded, Sends())
     assert panel.table.value.count("interrupted") == len(interrupted)
