@@ -125,6 +125,10 @@ def _positive(name: str, value: object, hint: str, allow_zero: bool = False) -> 
     return f"{name}={value!r}: {hint}"
 
 
+def _flag(name: str, value: object) -> str | None:
+    return None if isinstance(value, bool) else f"{name}={value!r}: choose True or False"
+
+
 def _problems(c: RunConfig) -> list[str]:
     checks = [
         None if isinstance(c.model, str) and c.model else "model='': choose a catalog model key",
@@ -142,6 +146,10 @@ def _problems(c: RunConfig) -> list[str]:
         _device_problem(c.device),
         _choice("embedding", c.embedding, EMBEDDINGS),
         _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
+        *(_flag(name, getattr(c, name)) for name in ("pretrained", "amp", "cache_features")),
+        None
+        if c.runs_dir is None or isinstance(c.runs_dir, str | Path)
+        else f"runs_dir={c.runs_dir!r}: give a folder as a string, or None (nothing saved)",
     ]
     return [p for p in checks if p is not None]
 

@@ -61,11 +61,12 @@ from lab.core.finetune import (
 )
 from lab.core.history import RunHistory
 from lab.core.lr_finder import LRFinderResult, find_lr
+from lab.core.memory import release_memory
 from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
 from lab.core.parts import parts_from_modules as _parts_from_modules
 from lab.core.prediction import predict_top_k
 from lab.core.runs import RunRecorder
-from lab.core.shutdown import watch
+from lab.core.shutdown import leaving, watch
 from lab.core.training_loop import TrainingLoop
 
 log = logging.getLogger(__name__)
@@ -264,15 +265,27 @@ class Trainer:
 
     # -- the run thread ---------------------------------------------------------------
 
-    def _emit(self, payload: Payload) -> None:
+    def _emit(self, payload: Payload, final: bool = False) -> None:
+        """Record, fold and deliver ``payload``.
+
+        ``final`` (the run's ``RUN_FAILED``): nothing may stop its delivery, neither a
+        recorder on a full disk nor a failing handler, so both are only logged.
+        """
+        if self._recorder is not None:  # first: an event that cannot be saved did not happen
+            try:
+                self._recorder.record(payload)
+            except Exception:
+                if not final:
+                    raise
+                log.warning("could not record %s", payload.event.value, exc_info=True)
         self.history.apply(payload)
         self._state = self.history.state
-        if self._recorder is not None:
-            self._recorder.record(payload)
         try:
             self._bus.fire(payload)
         except Exception as exc:  # a broken view must not leave the run half-reported
-            raise HandlerError(payload.event.value, exc) from exc
+            if not final:
+                raise HandlerError(payload.event.value, exc) from exc
+            log.exception("a handler for %s raised", payload.event.value)
 
     def _where(self) -> tuple[int, int]:
         loop = self._loop
@@ -286,26 +299,28 @@ class Trainer:
 
     def _run(self) -> None:
         try:
-            self._train()
-        except StopRequested:
-            self._finish(RunStopped(*self._where(), reason=self._stop_reason))
+            try:
+                self._train()
+            except StopRequested:
+                self._emit(RunStopped(*self._where(), reason=self._stop_reason))
         except BaseException as exc:  # the thread must never die silently
-            self.error = exc
-            log.debug("run %s failed", self.run_id, exc_info=exc)
-            self._finish(
-                RunFailed(
-                    *self._where(), describe_failure(exc, self._context()), type(exc).__name__
-                )
-            )
-
-    def _finish(self, payload: Payload) -> None:
-        try:
-            self._emit(payload)
-        except Exception:  # the final event's handler failed; the state is still right
-            log.exception("a handler for %s raised", payload.event.value)
+            if self.history.final is not None:
+                # The final event was delivered; one of its handlers raised afterwards.
+                log.exception("a handler for %s raised", self.history.final.event.value)
+            else:
+                self._fail(exc)
         finally:
             if self._recorder is not None:
                 self._recorder.close()
+            self._loop = None  # its optimizer state, caches and batches go with it
+            if not leaving():  # a process that is ending gives all its memory back anyway
+                release_memory()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        log.debug("run %s failed", self.run_id, exc_info=exc)
+        message = describe_failure(exc, self._context())
+        self._emit(RunFailed(*self._where(), message, type(exc).__name__), final=True)
 
     def _context(self) -> FailureContext:
         loop, config = self._loop, self.config

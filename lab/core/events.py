@@ -220,8 +220,17 @@ class EventBus:
                 handlers.remove(handler)
 
     def fire(self, payload: Payload) -> None:
-        """Deliver ``payload`` to its event's handlers, then to catch-all handlers."""
+        """Deliver ``payload`` to its event's handlers, then to catch-all handlers.
+
+        Every handler gets it; the first handler's error is raised after the last.
+        """
         with self._lock:
             targets = [*self._handlers.get(payload.event, []), *self._handlers.get(None, [])]
-        for handler in targets:
-            handler(payload)
+        error: Exception | None = None
+        for handler in targets:  # one broken handler must not hide the event from the rest
+            try:
+                handler(payload)
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lab.core import atomic
 from lab.core.finetune import unlock_eval
 
 EXPORT_FORMAT = "transfer-lab-model/1"
@@ -80,7 +81,9 @@ def export_model(
         written["state_dict"] = out / "model_state.pt"
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         meta = {"class_names": names, "preprocessing": preprocessing, "config": config}
-        torch.save({"format": EXPORT_FORMAT, "state_dict": state, **meta}, written["state_dict"])
+        atomic.write_torch(
+            written["state_dict"], {"format": EXPORT_FORMAT, "state_dict": state, **meta}
+        )
     if "torchscript" in chosen or "onnx" in chosen:
         clone, example = _plain_copy(model), _example(preprocessing, example_input).cpu()
         if "torchscript" in chosen:
@@ -103,18 +106,21 @@ def _save_torchscript(
         # the format C++ and mobile runtimes load.
         traced = torch.jit.trace(model, example)
         extra = {"class_names.json": json.dumps(names)}
-        torch.jit.save(traced, str(path), _extra_files=extra)
+        atomic.write_bytes(path, atomic.serialize_torch(traced, torch.jit.save, _extra_files=extra))
 
 
 def _save_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     # The dynamo exporter needs onnxscript as well; the classic one needs only onnx.
     dynamo = importlib.util.find_spec("onnxscript") is not None
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        input_names=["image"],
-        output_names=["logits"],
-        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-        dynamo=dynamo,
+    atomic.replace_with(
+        path,
+        lambda tmp: torch.onnx.export(
+            model,
+            (example,),
+            str(tmp),
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=dynamo,
+        ),
     )

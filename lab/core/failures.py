@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lab.core.atomic import DiskFull
 from lab.core.config import TYPICAL_LR
 
 
@@ -67,6 +68,8 @@ def describe_failure(exc: BaseException, where: FailureContext) -> str:
             f"out of memory on {where.device} {at} with batch_size={where.batch_size}: "
             f"try batch_size={smaller}, a smaller image_size or a smaller model"
         )
+    if isinstance(exc, DiskFull):
+        return f"{exc} (the run ended {at}; its last good files are kept)"
     if isinstance(exc, HandlerError):
         return f"{exc} {at}; the run was ended so the views do not show stale results"
     if isinstance(exc, ValueError | KeyError | LookupError) and where.step == 0:

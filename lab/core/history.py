@@ -23,7 +23,8 @@ from lab.core.events import (
 )
 
 #: Run states in words, as a status line shows them.
-STATES = ("idle", "running", "paused", "stopped", "completed", "failed")
+#: "interrupted": read back from a folder whose process died before the run ended.
+STATES = ("idle", "running", "paused", "stopped", "completed", "failed", "interrupted")
 
 
 @dataclass

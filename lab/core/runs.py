@@ -3,7 +3,8 @@
 A run folder holds ``config.json``, ``metrics.jsonl`` (one JSON line per event, appended
 and flushed as the run goes), ``best.pt`` (state dict + class names + preprocessing +
 config of the best validation epoch) and ``test.json`` (final test metrics). A stopped
-or failed run keeps whatever it had written.
+or failed run keeps whatever it had written. Files are replaced whole (``lab.core.atomic``);
+damaged folders are read by ``lab.core.run_folder``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lab.core import events
+from lab.core import atomic, events
 from lab.core.config import RunConfig
 from lab.core.events import Payload, RunCompleted, RunFailed, RunStopped, readonly
 from lab.core.history import RunHistory
@@ -98,19 +99,13 @@ def payload_from_dict(values: dict[str, Any]) -> Payload:
 def read_history(path: str | Path, name: str | None = None) -> RunHistory:
     """Fold the events of a ``metrics.jsonl`` file into a :class:`RunHistory`.
 
-    A half-written last line (the process died mid-write) is skipped.
+    Lines that are not events are skipped (:func:`lab.core.run_folder.read_events` names
+    them); a run that never ended reads back as ``"interrupted"``.
     """
+    from lab.core.run_folder import read_events
+
     path = Path(path)
-    history = RunHistory(name=name or path.parent.name)
-    if not path.exists():
-        return history
-    for line in path.read_text().splitlines():
-        try:
-            values = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        history.apply(payload_from_dict(values))
-    return history
+    return read_events(path, name or path.parent.name)[0]
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -122,8 +117,8 @@ class RunRecorder:
     def __init__(self, run_dir: str | Path, config: RunConfig) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(self.run_dir / "config.json", config.to_dict())
-        self._metrics: TextIO | None = open(self.run_dir / "metrics.jsonl", "a")  # noqa: SIM115
+        atomic.write_json(self.run_dir / "config.json", config.to_dict())
+        self._metrics: atomic.AppendLog | None = atomic.AppendLog(self.run_dir / "metrics.jsonl")
 
     @property
     def checkpoint_path(self) -> Path:
@@ -133,13 +128,17 @@ class RunRecorder:
         """Append ``payload`` to metrics.jsonl; write test.json and close at the end."""
         if self._metrics is None:
             return
-        # allow_nan: a diverged loss is reported as NaN rather than refused.
-        self._metrics.write(json.dumps(payload_to_dict(payload)) + "\n")
-        self._metrics.flush()  # a crash loses at most the line being written
+        # test.json first: a run whose results could not be saved does not read "completed".
         if isinstance(payload, RunCompleted) and payload.test is not None:
-            _write_json(self.run_dir / "test.json", _plain(payload.test))
-        if isinstance(payload, RunCompleted | RunStopped | RunFailed):
-            self.close()
+            atomic.write_json(self.run_dir / "test.json", _plain(payload.test))
+        try:
+            # allow_nan: a diverged loss is reported as NaN rather than refused. A crash
+            # loses at most the line being written.
+            line = json.dumps(payload_to_dict(payload)) + "\n"
+            self._metrics.append(line)
+        finally:
+            if isinstance(payload, RunCompleted | RunStopped | RunFailed):
+                self.close()
 
     def save_checkpoint(
         self,
@@ -161,21 +160,12 @@ class RunRecorder:
             "epoch": epoch,
             "val_acc": val_acc,
         }
-        partial = self.checkpoint_path.with_suffix(".pt.partial")
-        torch.save(checkpoint, partial)
-        partial.replace(self.checkpoint_path)
-        return self.checkpoint_path
+        return atomic.write_torch(self.checkpoint_path, checkpoint)
 
     def close(self) -> None:
-        if self._metrics is not None:
-            self._metrics.close()
-            self._metrics = None
-
-
-def _write_json(path: Path, values: Any) -> None:
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(json.dumps(values, indent=2))
-    partial.replace(path)
+        metrics, self._metrics = self._metrics, None
+        if metrics is not None:
+            metrics.close()
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -192,6 +182,12 @@ class LoadedRun:
     class_names: tuple[str, ...]
     checkpoint: dict[str, Any] | None  # best.pt metadata (no state dict)
     test: dict[str, Any] | None
+    problems: list[str] = field(default_factory=list)  # damaged files, named
+
+    @property
+    def interrupted(self) -> bool:
+        """The process died mid-run; the metrics and checkpoint it reached are kept."""
+        return self.history.state == "interrupted"
 
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
@@ -216,19 +212,20 @@ def load_run(path: str | Path, model: nn.Module | None = None, build: bool = Tru
     """Load a run folder: config, history rebuilt from metrics.jsonl, best weights.
 
     The weights go into ``model`` when given (a model outside the catalog), otherwise
-    into a model rebuilt from the catalog (``build=False`` skips that).
+    into a model rebuilt from the catalog (``build=False`` skips that). Damaged files
+    do not fail the load: what could not be read is named in ``problems``, and a run
+    whose process was killed has ``history.state == "interrupted"``.
     """
+    from lab.core.run_folder import read_run_folder
+
     path = Path(path)
     if not (path / "config.json").exists() and not (path / "metrics.jsonl").exists():
         raise FileNotFoundError(
             f"path={str(path)!r} is not a run folder (no config.json or metrics.jsonl): "
             "choose a folder inside the runs directory"
         )
-    config = None
-    if (path / "config.json").exists():
-        config = RunConfig.from_dict(json.loads((path / "config.json").read_text()))
-    history = read_history(path / "metrics.jsonl", name=path.name)
-    checkpoint = load_checkpoint(path / "best.pt") if (path / "best.pt").exists() else None
+    folder = read_run_folder(path)
+    config, history, checkpoint = folder.config, folder.history, folder.checkpoint
     class_names = tuple(checkpoint["class_names"]) if checkpoint else history.class_names
     if checkpoint is None:
         model = None
@@ -236,9 +233,12 @@ def load_run(path: str | Path, model: nn.Module | None = None, build: bool = Tru
         if model is None and build and config is not None:
             model = _build_model(config, len(class_names))
         if model is not None:
-            model.load_state_dict(checkpoint["state_dict"])
-            model.eval()
-    test_path = path / "test.json"
+            try:
+                model.load_state_dict(checkpoint["state_dict"])
+                model.eval()
+            except (RuntimeError, KeyError, TypeError) as exc:
+                folder.problems.append(f"best.pt: weights do not fit the model ({exc})")
+                model = None
     return LoadedRun(
         path=path,
         config=config,
@@ -248,7 +248,8 @@ def load_run(path: str | Path, model: nn.Module | None = None, build: bool = Tru
         checkpoint={k: v for k, v in checkpoint.items() if k != "state_dict"}
         if checkpoint
         else None,
-        test=json.loads(test_path.read_text()) if test_path.exists() else None,
+        test=folder.test,
+        problems=folder.problems,
     )
 
 
@@ -257,5 +258,9 @@ def list_runs(runs_dir: str | Path = "runs") -> list[Path]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if (p / "metrics.jsonl").exists()]
+    found = [
+        p
+        for p in root.iterdir()
+        if p.is_dir() and ((p / "metrics.jsonl").exists() or (p / "config.json").exists())
+    ]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)

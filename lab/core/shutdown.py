@@ -40,6 +40,7 @@ class Stoppable(Protocol):
 _active: weakref.WeakSet[Any] = weakref.WeakSet()
 _lock = threading.Lock()
 _installed = False
+_leaving = threading.Event()
 _previous_sigterm: Any = None
 
 
@@ -50,8 +51,14 @@ def watch(run: Stoppable) -> None:
         _install()
 
 
+def leaving() -> bool:
+    """Whether this process is stopping its runs to end (nothing to tidy up for later)."""
+    return _leaving.is_set()
+
+
 def stop_all(reason: str = REASON, timeout: float = JOIN_TIMEOUT_S) -> int:
     """Ask every watched run to stop, wait up to ``timeout`` s in all; how many there were."""
+    _leaving.set()
     with _lock:
         runs = list(_active)
     for run in runs:

@@ -26,6 +26,7 @@ from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.data_panel import DataPanel
 from lab.ui.efficiency_tab import EfficiencyTab
+from lab.ui.errors import guard
 from lab.ui.figures import plotly_loader
 from lab.ui.latency_view import LatencyControl
 from lab.ui.live import LiveView
@@ -113,15 +114,15 @@ class TransferLab(widgets.VBox):
     def _wire(self) -> None:
         widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
         widgets.dlink((self.model_panel, "model_key"), (self.data_panel, "model_key"))
-        self.data_panel.observe(self._on_num_classes_changed, "num_classes")
+        self.data_panel.observe(guard(self.data_panel, self._on_num_classes_changed), "num_classes")
         # One learning rate: the approach panel calls it the head LR, training calls it LR.
         widgets.link((self.approach_panel, "head_lr"), (self.train_panel, "lr"))
         train = self.train_panel
-        train.start_button.on_click(lambda _b: self.start())
-        train.pause_button.on_click(lambda _b: self.pause())
-        train.resume_button.on_click(lambda _b: self.resume())
-        train.stop_button.on_click(lambda _b: self.stop())
-        train.lr_button.on_click(lambda _b: self.find_lr())
+        train.start_button.on_click(guard(train, lambda _b: self.start()))
+        train.pause_button.on_click(guard(train, lambda _b: self.pause()))
+        train.resume_button.on_click(guard(train, lambda _b: self.resume()))
+        train.stop_button.on_click(guard(train, lambda _b: self.stop()))
+        train.lr_button.on_click(guard(train, lambda _b: self.find_lr()))
 
     def _layout(self) -> list[widgets.Widget]:
         step1 = widgets.VBox([self.model_panel, self.latency, self.rank_panel])
@@ -146,7 +147,9 @@ class TransferLab(widgets.VBox):
         titles = ("5 · Live results", "6 · Compare runs", "7 · Test and use", "Data efficiency")
         for i, title in enumerate(titles):
             self.outputs.set_title(i, title)
-        self.outputs.observe(self._on_selected_index_changed, "selected_index")
+        self.outputs.observe(
+            guard(self.train_panel, self._on_selected_index_changed), "selected_index"
+        )
         return [plotly_loader(), widgets.HTML(INTRO), setup, self.train_panel, self.outputs]
 
     def _on_selected_index_changed(self, change: dict[str, Any]) -> None:

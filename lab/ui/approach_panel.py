@@ -15,8 +15,9 @@ from traitlets import Float, Int, TraitError, Unicode, observe, validate
 
 from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
+from lab.ui.errors import guard, guarded
 from lab.ui.help_texts import HELP
-from lab.ui.widgets_common import format_count, help_line, panel_title, with_classes
+from lab.ui.widgets_common import error_box, format_count, help_line, panel_title, with_classes
 
 APPROACH_LABELS = {
     "feature_extraction": "feature extraction",
@@ -66,6 +67,7 @@ class ApproachPanel(widgets.VBox):
         self._head_classes = self.num_classes or 10
         if self.approach == "fine_tuning" and self.trainable_groups > 1:
             self._fine_tune_k = self.trainable_groups
+        self.error = error_box()
         self._build_controls()
         self.children = [
             *panel_title("3 · Approach and freezing", title),
@@ -77,6 +79,7 @@ class ApproachPanel(widgets.VBox):
             self.counts,
             widgets.HBox([self.head_lr_slider, self.factor_slider]),
             self.lr_info,
+            self.error,
         ]
         with_classes(self, "tl-panel", "tl-approach-panel")
         self._ready = True
@@ -184,6 +187,7 @@ class ApproachPanel(widgets.VBox):
 
     # -- handlers -----------------------------------------------------------------
     @observe("model_key", "num_classes")
+    @guarded
     def _on_model_key_changed(self, change: dict[str, Any]) -> None:
         # num_classes drops to 0 while no data is loaded: the head keeps its last size.
         if self._ready and self.num_classes != 0:
@@ -192,6 +196,7 @@ class ApproachPanel(widgets.VBox):
             self._load_groups()
 
     @observe("approach")
+    @guarded
     def _on_approach_changed(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
@@ -209,6 +214,7 @@ class ApproachPanel(widgets.VBox):
         self._render()
 
     @observe("trainable_groups")
+    @guarded
     def _on_trainable_groups_changed(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
@@ -225,6 +231,7 @@ class ApproachPanel(widgets.VBox):
         self._render()
 
     @observe("head_lr", "backbone_lr_factor")
+    @guarded
     def _on_head_lr_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render_lr()
@@ -269,7 +276,9 @@ class ApproachPanel(widgets.VBox):
                 layout=widgets.Layout(width="auto"),
             )
             with_classes(toggle, "tl-group-toggle", f"tl-group-{_css_name(name)}")
-            toggle.observe(lambda ch, i=i: self._on_group_toggled(i, ch["new"]), "value")
+            toggle.observe(
+                guard(self, lambda ch, i=i: self._on_group_toggled(i, ch["new"])), "value"
+            )
             toggles.append(toggle)
         self._syncing = True
         try:

@@ -17,6 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from lab.core.config import RunConfig
+from lab.ui.errors import guard
 from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
 
 SCRIPT_NAME = "train.py"
@@ -48,7 +49,7 @@ class ShowCode(widgets.VBox):
             widgets.Button(description="Show code", icon="code", tooltip=_TOOLTIP),
             "tl-show-code",
         )
-        self.button.on_click(self._on_show_clicked)
+        self.button.on_click(guard(self, self._on_show_clicked))
         self.download = with_classes(widgets.HTML(""), "tl-download-script")
         self.code = with_classes(widgets.HTML(""), "tl-script-code")
         self.error = error_box()

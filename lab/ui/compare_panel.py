@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from lab.core.history import RunHistory
-from lab.core.runs import list_runs, read_history
+from lab.core.run_folder import describe_damage, scan_runs
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help_line
-from lab.ui.widgets_common import html_table, with_classes
+from lab.ui.widgets_common import error_box, html_table, with_classes
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class SavedRunsLoaded:
     """Histories read from the runs directory, to add to the list."""
 
     histories: tuple[RunHistory, ...]
+    damaged: tuple[str, ...] = ()  # "folder: what is wrong" for each damaged run
 
 
 def _cell(column: str, value: Any) -> str:
@@ -39,6 +41,13 @@ def _cell(column: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def _interrupted(history: RunHistory) -> str:
+    reached = f"reached epoch {history.evaluations[-1].epoch}" if history.evaluations else ""
+    best = history.checkpoints[-1].path if history.checkpoints else None
+    offer = f"best checkpoint {best}" if best else "no checkpoint"
+    return f"{history.name}: {', '.join(p for p in (reached, offer) if p)}"
 
 
 class ComparePanel(widgets.VBox):
@@ -58,12 +67,13 @@ class ComparePanel(widgets.VBox):
         self.select = with_classes(
             widgets.SelectMultiple(options=[], rows=5, description="runs"), "tl-compare-select"
         )
-        self.select.observe(self._on_selection_changed, "value")
+        self.select.observe(guard(self, self._on_selection_changed), "value")
         self.load_button = with_classes(
             widgets.Button(description="Load saved runs", icon="folder-open"), "tl-compare-load"
         )
-        self.load_button.on_click(self._on_load_clicked)
+        self.load_button.on_click(guard(self, self._on_load_clicked))
         self.info = with_classes(widgets.HTML(""), "tl-compare-info")
+        self.error = error_box()
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
         self.figure: go.FigureWidget | None = None
         self.plot_box = widgets.VBox([])
@@ -74,6 +84,7 @@ class ComparePanel(widgets.VBox):
             run_help_line("compare"),
             widgets.HBox([self.select, self.load_button]),
             self.info,
+            self.error,
             self.plot_box,
             self.table,
         ]
@@ -97,13 +108,9 @@ class ComparePanel(widgets.VBox):
         if not self.runs_dir:
             self.post(SavedRunsLoaded(()))
             return
-        histories = []
-        for path in list_runs(self.runs_dir):
-            try:
-                histories.append(read_history(Path(path) / "metrics.jsonl", name=path.name))
-            except (OSError, ValueError, KeyError):
-                continue  # a half-written or foreign folder: skip it, keep the rest
-        self.post(SavedRunsLoaded(tuple(histories)))
+        readable, damaged = scan_runs(self.runs_dir)
+        histories = tuple(folder.history for folder in readable)
+        self.post(SavedRunsLoaded(histories, tuple(describe_damage(f) for f in damaged)))
 
     # -- written by the pump ------------------------------------------------------
     def handles(self, item: Any) -> bool:
@@ -114,7 +121,14 @@ class ComparePanel(widgets.VBox):
             for history in item.histories:
                 self.runs.setdefault(history.name, history)
             where = self.runs_dir or "no runs directory"
-            text = f"{len(item.histories)} saved run(s) found in {where}."
+            text = html.escape(f"{len(item.histories)} saved run(s) found in {where}.")
+            cut_short = [h for h in item.histories if h.state == "interrupted"]
+            if cut_short:
+                names = "".join(f"<li>{html.escape(_interrupted(h))}</li>" for h in cut_short)
+                text += f"<br>Interrupted (the process ended mid-run):<ul>{names}</ul>"
+            if item.damaged:
+                names = "".join(f"<li>{html.escape(d)}</li>" for d in item.damaged)
+                text += f"<br>Damaged (what could be read is listed):<ul>{names}</ul>"
             sends.set(self.info, value=text)
             self._set_list(sends, options=list(self.runs))
         self._redraw(sends)

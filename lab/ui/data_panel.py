@@ -25,6 +25,7 @@ from lab.core.data import (
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
+from lab.ui.errors import guard, guarded
 from lab.ui.figures import plotly_loader, split_chart
 from lab.ui.help_texts import HELP
 from lab.ui.upload_panel import UploadPanel
@@ -130,7 +131,7 @@ class DataPanel(widgets.VBox):
             widgets.Button(description="Load & preview", icon="eye", tooltip=HELP["load"]),
             "tl-load-button",
         )
-        self.load_button.on_click(lambda _: self.load())
+        self.load_button.on_click(guard(self, lambda _: self.load()))
         self.status = with_classes(widgets.HTML(), "tl-data-status")
         self.error = error_box()
         self.n_slider = with_classes(
@@ -218,6 +219,7 @@ class DataPanel(widgets.VBox):
 
     # -- handlers -----------------------------------------------------------------
     @observe("dataset_name")
+    @guarded
     def _on_dataset_name_changed(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
@@ -228,6 +230,7 @@ class DataPanel(widgets.VBox):
         self._forget_dataset("Press <b>Load &amp; preview</b> to read the data set.")
 
     @observe("path")
+    @guarded
     def _on_path_changed(self, change: dict[str, Any]) -> None:
         if self._ready and self.dataset_name == FOLDER and self.dataset is not None:
             self._forget_dataset("The folder changed: press <b>Load &amp; preview</b>.")
@@ -237,6 +240,7 @@ class DataPanel(widgets.VBox):
             self._forget_dataset("Your images changed: press <b>Load &amp; preview</b>.")
 
     @observe("n_per_class", "val_fraction", "test_fraction", "seed")
+    @guarded
     def _on_split_changed(self, change: dict[str, Any]) -> None:
         if not self._ready:
             return
@@ -245,6 +249,7 @@ class DataPanel(widgets.VBox):
         self._render_splits()
 
     @observe("augment", "model_key", "image_size")
+    @guarded
     def _on_augment_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render_augmented()

@@ -19,6 +19,7 @@ from lab.core.data import ImageDataset
 from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.pump import Sends
@@ -102,8 +103,8 @@ class EfficiencyTab(widgets.VBox):
             threaded=threaded,
             name="transfer-lab-curve",
         )
-        self.run_button.on_click(lambda _b: self.measure())
-        self.stop_button.on_click(lambda _b: self.job.stop())
+        self.run_button.on_click(guard(self, lambda _b: self.measure()))
+        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
         help_text = f'<span style="color:#666;font-size:90%">{html.escape(CURVE_HELP)}</span>'
         super().__init__(
             [

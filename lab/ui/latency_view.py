@@ -16,6 +16,7 @@ import ipywidgets as widgets
 
 from lab.core import catalog
 from lab.core.latency_cache import LatencyCache, LatencyPair
+from lab.ui.errors import guard
 from lab.ui.figures import PageReady
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.model_panel import ModelPanel
@@ -51,7 +52,7 @@ class LatencyControl(widgets.HBox):
             self._apply, self._set_busy, lambda e: self._say(str(e)), threaded=threaded,
             name="transfer-lab-latency",
         )  # fmt: skip
-        self.button.on_click(lambda _b: self.measure([panel.model_key]))
+        self.button.on_click(guard(panel, lambda _b: self.measure([panel.model_key])))
         children: list[widgets.Widget] = [self.button, self.status]
         if background:  # after the first render: never in the way of the page's first paint
             children.append(PageReady(self.measure_offline))

@@ -17,9 +17,11 @@ from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
 from lab.core import catalog
 from lab.core.settings import LabSettings, current
 from lab.plots.pareto import pareto_front
+from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import HELP
 from lab.ui.widgets_common import (
+    error_box,
     format_count,
     help_line,
     html_table,
@@ -97,6 +99,7 @@ class ModelPanel(widgets.VBox):
         self._availability: dict[str, str] = {}
         self._visible: list[Any] = []
         self._syncing = False
+        self.error = error_box()
         self._build_controls()
         self._build_scatter()
         self.children = [
@@ -105,6 +108,7 @@ class ModelPanel(widgets.VBox):
             help_line("model"),
             widgets.HBox([self.select, self.random_init]),
             self.info,
+            self.error,
             widgets.HBox([self.offline_check, self.size_slider]),
             widgets.HBox([self.sort_dropdown, self.axis_toggle]),
             self.table,
@@ -123,7 +127,7 @@ class ModelPanel(widgets.VBox):
         self.select = with_classes(
             widgets.Dropdown(description="model", tooltip=HELP["model"]), "tl-model-select"
         )
-        self.select.observe(self._on_select_changed, "value")
+        self.select.observe(guard(self, self._on_select_changed), "value")
         self.random_init = with_classes(
             widgets.ToggleButton(description="random init", tooltip=HELP["random_init"]),
             "tl-random-init",
@@ -194,7 +198,7 @@ class ModelPanel(widgets.VBox):
             xaxis_type="log",
             title={"text": _scatter_title(), "font": {"size": 12}},
         )
-        self.scatter.data[0].on_click(self._on_point_clicked)
+        self.scatter.data[0].on_click(guard(self, self._on_point_clicked))
 
     # -- rules --------------------------------------------------------------------
     @validate("model_key")
@@ -233,22 +237,26 @@ class ModelPanel(widgets.VBox):
 
     # -- handlers -----------------------------------------------------------------
     @observe("model_key")
+    @guarded
     def _on_model_key_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render()
 
     @observe("pretrained")
+    @guarded
     def _on_pretrained_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render_info()
 
     @observe("offline_only", "max_size_mb", "sort_by")
+    @guarded
     def _on_filters_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._apply_filters()
             self._render()
 
     @observe("x_axis", "latencies")
+    @guarded
     def _on_x_axis_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render()

@@ -19,6 +19,7 @@ from lab.core.data import ImageDataset
 from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, probe, random_twin
 from lab.core.probe_scores import SCORE_NAMES, SCORES
 from lab.plots.probe import probe_figure
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.probe_view import TABLE_NOTE, group_numbers, score_text, verdict_html
@@ -111,8 +112,8 @@ class RankPanel(widgets.VBox):
             self._apply, self._set_busy, lambda e: show_error(self.error, str(e)),
             threaded=threaded, name="transfer-lab-probe",
         )  # fmt: skip
-        self.run_button.on_click(lambda _b: self.rank())
-        self.stop_button.on_click(lambda _b: self.job.stop())
+        self.run_button.on_click(guard(self, lambda _b: self.rank()))
+        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
         super().__init__(self._children())
         with_classes(self, "tl-rank-panel")
 
@@ -236,7 +237,7 @@ class RankPanel(widgets.VBox):
             layout=widgets.Layout(width="340px"),
         )  # fmt: skip
         if result is not None:
-            name.on_click(lambda _b: self._on_choose(result.key, result.pretrained))
+            name.on_click(guard(self, lambda _b: self._on_choose(result.key, result.pretrained)))
             with_classes(name, "tl-probe-choose")
         table = widgets.HTML(f'<table style="border-collapse:collapse">{cells}</table>')
         return with_classes(widgets.HBox([name, table]), "tl-probe-row")

@@ -32,12 +32,13 @@ from lab.plots.results import (
     results_figure,
     results_titles,
 )
+from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.gallery import MAX_IMAGES, Gallery
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
-from lab.ui.widgets_common import with_classes
+from lab.ui.widgets_common import error_box, with_classes
 
 EMBEDDING_METHODS = (("PCA", "pca"), ("t-SNE", "tsne"), ("off", "none"))
 
@@ -56,6 +57,7 @@ class ResultsPanel(widgets.VBox):
         self._shown: tuple[Any, ...] | None = None
         self._follow_latest = True
         self._drawing = False  # set while the pump moves the slider: not a user request
+        self.error = error_box()
         self._build()
         self.children = [
             plotly_loader(),
@@ -64,6 +66,7 @@ class ResultsPanel(widgets.VBox):
             run_help_line("confusion"),
             run_help_line("embedding"),
             widgets.HBox([self.epoch_slider, self.normalize_check, self.misclassified_button]),
+            self.error,
             self.plot_box,
             widgets.HBox([self.method_toggle, run_help_line("embedding_method")]),
             run_help_line("gallery"),
@@ -93,7 +96,7 @@ class ResultsPanel(widgets.VBox):
             widgets.Button(description="Show misclassified", tooltip=run_help("gallery")),
             "tl-show-misclassified",
         )
-        self.misclassified_button.on_click(lambda _b: self.post(ShowMisclassified()))
+        self.misclassified_button.on_click(guard(self, lambda _b: self.post(ShowMisclassified())))
         self.method_toggle = with_classes(
             widgets.ToggleButtons(options=EMBEDDING_METHODS, description="embedding"),
             "tl-embedding-method",
@@ -109,7 +112,7 @@ class ResultsPanel(widgets.VBox):
                 figure_widget(results_figure()),
                 "tl-results-plot", "tl-loss-plot", "tl-confusion", "tl-embedding",
             )  # fmt: skip
-            self.figure.data[CONFUSION_TRACE].on_click(self._on_cell_clicked)
+            self.figure.data[CONFUSION_TRACE].on_click(guard(self, self._on_cell_clicked))
             self.plot_box.children = [self.figure]
         return self.figure
 
@@ -122,11 +125,13 @@ class ResultsPanel(widgets.VBox):
         return str(proposal["value"])
 
     @observe("epoch")
+    @guarded
     def _on_epoch_changed(self, change: dict[str, Any]) -> None:
         if change["new"] > 0 and not self._drawing:
             self.post(ShowEpoch(change["new"]))
 
     @observe("normalize")
+    @guarded
     def _on_normalize_changed(self, change: dict[str, Any]) -> None:
         self.post(ShowEpoch(self.epoch))
 

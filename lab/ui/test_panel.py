@@ -22,6 +22,7 @@ from lab.core.history import RunHistory
 from lab.core.settings import LabSettings, current
 from lab.plots import apply_trace_data, topk_data, topk_figure
 from lab.ui.browser_files import FileDrop
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
@@ -90,7 +91,7 @@ class TestPanel(widgets.VBox):
             FileDrop(self.settings.limits, accept="image/*", description="Upload image"),
             "tl-upload",
         )
-        self.upload.on_upload(self._on_uploaded)
+        self.upload.on_upload(guard(self, self._on_uploaded))
         self.upload.on_error(
             lambda message: show_error(self.error, f"Could not predict: {message}")
         )
@@ -103,7 +104,7 @@ class TestPanel(widgets.VBox):
         self.export_buttons = []
         for label, kind in EXPORTS:
             button = widgets.Button(description=label, icon="download", tooltip=run_help("export"))
-            button.on_click(lambda _b, kind=kind: self.export(kind))
+            button.on_click(guard(self, lambda _b, kind=kind: self.export(kind)))
             self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
         self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
         self.take_home = TakeHome(lambda: self.trainer())

@@ -17,6 +17,7 @@ from lab.core.data import DataError
 from lab.core.data.images import open_rgb
 from lab.core.uploads import UploadReport, UploadStore
 from lab.ui.browser_files import FileDrop
+from lab.ui.errors import guard
 from lab.ui.widgets_common import clear_error, error_box, image_grid_png, show_error, show_png
 from lab.ui.widgets_common import with_classes as css
 
@@ -37,11 +38,11 @@ class UploadPanel(widgets.VBox):
             FileDrop(store.limits, description="Upload a zip of class folders", accept=".zip"),
             "tl-data-upload",
         )
-        self.zip_drop.on_upload(self._on_zip)
+        self.zip_drop.on_upload(guard(self, self._on_zip))
         self.zip_drop.on_error(self.fail)
         self.new_class = css(widgets.Text(placeholder="class name, e.g. cat"), "tl-new-class")
         self.add_button = css(widgets.Button(description="Add class", icon="plus"), "tl-add-class")
-        self.add_button.on_click(lambda _b: self.create_class(self.new_class.value))
+        self.add_button.on_click(guard(self, lambda _b: self.create_class(self.new_class.value)))
         self.rows = css(widgets.VBox([]), "tl-class-rows")
         self.message = css(widgets.HTML(""), "tl-upload-message")
         self.error = error_box()
@@ -148,16 +149,18 @@ class UploadPanel(widgets.VBox):
             FileDrop(self.store.limits, description="Add images", accept="image/*", multiple=True),
             "tl-class-upload",
         )
-        drop.on_upload(lambda uploaded: self.upload_images(name, uploaded))
+        drop.on_upload(guard(self, lambda uploaded: self.upload_images(name, uploaded)))
         drop.on_error(self.fail)
         rename = css(widgets.Text(value=name, layout={"width": "140px"}), "tl-class-rename")
         rename_button = css(widgets.Button(description="Rename"), "tl-rename-class")
-        rename_button.on_click(lambda _b: self.rename_class(name, rename.value))
+        rename_button.on_click(guard(self, lambda _b: self.rename_class(name, rename.value)))
         remove = css(widgets.Button(description="Remove class", icon="trash"), "tl-remove-class")
-        remove.on_click(lambda _b: self.delete_class(name))
+        remove.on_click(guard(self, lambda _b: self.delete_class(name)))
         pick = css(widgets.Dropdown(options=files, layout={"width": "160px"}), "tl-image-select")
         drop_image = css(widgets.Button(description="Remove image"), "tl-remove-image")
-        drop_image.on_click(lambda _b: pick.value and self.delete_image(name, pick.value))
+        drop_image.on_click(
+            guard(self, lambda _b: pick.value and self.delete_image(name, pick.value))
+        )
         thumbs = css(widgets.Image(format="png"), "tl-class-thumbs")
         self._thumbnails(thumbs, name)
         controls = widgets.HBox([drop, rename, rename_button, remove, pick, drop_image])

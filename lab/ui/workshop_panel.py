@@ -22,6 +22,7 @@ from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, p
 from lab.core.probe_scores import SCORE_NAMES, SCORES
 from lab.plots.probe import probe_figure
 from lab.ui.efficiency_tab import EfficiencyTab, parse_sizes
+from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.probe_view import probe_table_html, verdict_html
 from lab.ui.pump import EventPump, Sends
@@ -121,7 +122,7 @@ class WorkshopPanel(widgets.VBox):
         self.last_probe: ProbeReport | None = None
         self._worker: threading.Thread | None = None
         self._pump = EventPump(self._apply, on_error=lambda e: show_error(self.error, str(e)))
-        self.probe_button.on_click(lambda _: self._launch(self.run_probe))
+        self.probe_button.on_click(guard(self, lambda _: self._launch(self.run_probe)))
         super().__init__(
             [
                 plotly_loader(),

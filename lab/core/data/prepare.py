@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import spec_types
 from .base import ImageDataset
-from .errors import DataError
 from .registry import DEFAULT_DATASET, load_dataset
 from .splits import Splits, check_fractions, check_n_per_class, split_indices
 from .torch_dataset import TorchImageDataset
@@ -31,14 +31,9 @@ class DataSpec:
     augment: bool = False
 
     def __post_init__(self) -> None:
+        spec_types.check(self)
         check_fractions(self.val_fraction, self.test_fraction)
         check_n_per_class(self.n_per_class)
-        if self.image_size is not None and (
-            isinstance(self.image_size, bool) or self.image_size < 1
-        ):
-            raise DataError(
-                f"image_size={self.image_size}: choose a positive number of pixels, or None"
-            )
 
 
 @dataclass(frozen=True)
