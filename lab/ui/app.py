@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from traitlets import Float
 
 from lab.core import catalog
 from lab.core.config import RunConfig
@@ -61,6 +62,8 @@ class TransferLab(widgets.VBox):
     (default: :func:`lab.core.settings.current`) say which mode the lab runs in.
     """
 
+    lr = Float(1e-3, help="The run's learning rate (the head's); both LR sliders show it.")
+
     def __init__(
         self,
         trainer_factory: TrainerFactory | None = None,
@@ -78,7 +81,12 @@ class TransferLab(widgets.VBox):
         self._run_count = 0
         self._build_panels()
         self.view = LiveView(
-            self.train_panel, self.results_panel, self.compare_panel, self.test_panel
+            self.train_panel,
+            self.results_panel,
+            self.compare_panel,
+            self.test_panel,
+            lr_owner=self,
+            lr_sliders=(self.approach_panel.head_lr_slider,),
         )
         self.pump = EventPump(self.view.apply, on_error=self.view.failed)
         for panel in (self.results_panel, self.compare_panel):
@@ -107,8 +115,10 @@ class TransferLab(widgets.VBox):
         widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
         widgets.dlink((self.model_panel, "model_key"), (self.data_panel, "model_key"))
         self.data_panel.observe(self._on_num_classes_changed, "num_classes")
-        # One learning rate: the approach panel calls it the head LR, training calls it LR.
-        widgets.link((self.approach_panel, "head_lr"), (self.train_panel, "lr"))
+        # One learning rate, the app's: the approach panel calls it the head LR, training LR.
+        self.lr = self.train_panel.lr
+        widgets.link((self, "lr"), (self.train_panel, "lr"))
+        widgets.link((self, "lr"), (self.approach_panel, "head_lr"))
         train = self.train_panel
         train.start_button.on_click(lambda _b: self.start())
         train.pause_button.on_click(lambda _b: self.pause())
@@ -157,7 +167,7 @@ class TransferLab(widgets.VBox):
             epochs=train.epochs,
             batch_size=train.batch_size,
             optimizer=train.optimizer,
-            lr=train.lr,
+            lr=self.lr,
             backbone_lr_factor=approach.backbone_lr_factor,
             schedule=train.schedule,
             embedding=self.results_panel.embedding,

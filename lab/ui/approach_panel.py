@@ -16,7 +16,13 @@ from traitlets import Float, Int, TraitError, Unicode, observe, validate
 from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.help_texts import HELP
-from lab.ui.widgets_common import format_count, help_line, panel_title, with_classes
+from lab.ui.widgets_common import (
+    format_count,
+    help_line,
+    lr_slider,
+    panel_title,
+    with_classes,
+)
 
 APPROACH_LABELS = {
     "feature_extraction": "feature extraction",
@@ -109,18 +115,7 @@ class ApproachPanel(widgets.VBox):
         self.group_toggles: list[widgets.ToggleButton] = []
         self.counts = with_classes(widgets.HTML(), "tl-param-counts")
         self.counts.tooltip = HELP["param_counts"]
-        self.head_lr_slider = with_classes(
-            widgets.FloatLogSlider(
-                base=10,
-                min=-5,
-                max=0,
-                step=0.25,
-                description="head LR",
-                readout_format=".0e",
-                tooltip=HELP["head_lr"],
-            ),
-            "tl-head-lr",
-        )
+        self.head_lr_slider = with_classes(lr_slider("head LR", HELP["head_lr"]), "tl-head-lr")
         widgets.link((self, "head_lr"), (self.head_lr_slider, "value"))
         self.factor_slider = with_classes(
             widgets.FloatLogSlider(

@@ -7,8 +7,11 @@ thread from the same events, so the widgets never read state another thread writ
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import ipywidgets as widgets
+from traitlets import HasTraits
 
 from lab.core.events import (
     EvaluationCompleted,
@@ -47,9 +50,20 @@ class LiveView:
     """Applies queued events and user requests to the panels; returns messages sent."""
 
     def __init__(
-        self, train: TrainPanel, results: ResultsPanel, compare: ComparePanel, test: TestPanel
+        self,
+        train: TrainPanel,
+        results: ResultsPanel,
+        compare: ComparePanel,
+        test: TestPanel,
+        lr_owner: HasTraits | None = None,
+        lr_sliders: Sequence[widgets.Widget] = (),
     ) -> None:
+        """``lr_owner.lr`` is the one learning rate (default: the train panel's), shown by
+        the train panel's slider and ``lr_sliders``; the LR finder's suggestion goes there.
+        """
         self.train, self.results, self.compare, self.test = train, results, compare, test
+        self.lr_owner: HasTraits = lr_owner or train
+        self.lr_sliders = (train.lr_input, *lr_sliders)
         self.history: RunHistory | None = None
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
@@ -119,6 +133,12 @@ class LiveView:
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
 
+    def _set_lr(self, value: float, sends: Sends) -> None:
+        # Links carry the one LR to every slider showing it: hold them all so each sends
+        # one counted message.
+        with sends.hold(*self.lr_sliders):
+            self.lr_owner.lr = value  # type: ignore[attr-defined]
+
     def _load_images(self) -> ValidationImages | None:
         if self._images is None:
             return None
@@ -135,7 +155,9 @@ class LiveView:
         elif isinstance(item, LRFinderStarted):
             self.train.lr_busy(sends)
         elif isinstance(item, LRFinderDone):
-            self.train.show_lr_result(item.lrs, item.losses, item.suggested, sends)
+            chosen = self.train.show_lr_result(item.lrs, item.losses, item.suggested, sends)
+            if chosen is not None:
+                self._set_lr(chosen, sends)
         elif isinstance(item, LRFinderFailed):
             self.train.show_lr_result([], [], None, sends)
             self.train.show_notice(item.message, "error", sends)

@@ -21,7 +21,7 @@ from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
-from lab.ui.widgets_common import with_classes
+from lab.ui.widgets_common import lr_slider, with_classes
 
 #: Buttons enabled in each state; Start stays enabled so a second click can explain itself.
 ENABLED = {
@@ -133,10 +133,7 @@ class TrainPanel(widgets.VBox):
         self.optimizer_input = widgets.Dropdown(
             options=OPTIMIZERS, description="optimizer", tooltip=run_help("optimizer")
         )
-        self.lr_input = widgets.FloatLogSlider(
-            base=10, min=-6, max=0, step=0.05, description="LR",
-            readout_format=".1e", tooltip=run_help("lr"),
-        )  # fmt: skip
+        self.lr_input = lr_slider("LR", run_help("lr"))
         self.schedule_input = widgets.Dropdown(
             options=SCHEDULES, description="schedule", tooltip=run_help("schedule")
         )
@@ -268,12 +265,18 @@ class TrainPanel(widgets.VBox):
             self.lr_box.children = [self.lr_figure]
         return self.lr_figure
 
-    def show_lr_result(self, lrs: Any, losses: Any, suggested: float | None, sends: Sends) -> None:
-        """Draw the LR sweep and set the LR to the suggestion."""
+    def show_lr_result(
+        self, lrs: Any, losses: Any, suggested: float | None, sends: Sends
+    ) -> float | None:
+        """Draw the LR sweep; returns the LR to use (the suggestion within the slider's range).
+
+        The caller applies it: the LR is the app's one trait, shown by two sliders.
+        """
         if self.lr_figure is not None:
             with sends.figure(self.lr_figure):
                 apply_trace_data(self.lr_figure, lr_finder_data(lrs, losses, suggested))
             sends.show(self.lr_box, True)
+        chosen = None
         if suggested is None:
             text = "No clear learning rate found: the loss never fell. Keep the current LR."
         else:
@@ -283,9 +286,9 @@ class TrainPanel(widgets.VBox):
             if chosen != suggested:
                 text += f", outside the slider's range: set to {chosen:.1e}"
             text += " (set above)."
-            sends.set(self.lr_input, value=chosen)
         sends.set(self.lr_info, value=text)
         sends.set(self.lr_button, disabled=False, description="Find LR")
+        return chosen
 
     def lr_busy(self, sends: Sends) -> None:
         """The LR finder is running: say so and block a second sweep."""

@@ -174,17 +174,39 @@ def test_confusion_epochs_and_cells_show_their_images(make_app):
     assert gallery.image.layout.display != "none" and gallery.image.value[:4] == b"\x89PNG"
 
 
-def test_lr_finder_plots_and_sets_a_learning_rate(make_app):
+def test_lr_finder_plots_and_sets_a_learning_rate(make_app, comm_log):
     app = make_app(tiny_factory())
-    app.train_panel.lr_button.click()
-    info = app.train_panel.lr_info
+    train, approach = app.train_panel, app.approach_panel
+    began = time.monotonic()
+    train.lr_button.click()
+    info = train.lr_info
     wait_until(lambda: "Suggested" in info.value or "No clear" in info.value, what="LR sweep")
-    assert app.train_panel.lr_box.layout.display != "none"
-    assert len(app.train_panel.lr_figure.data[0].x) > 5
-    if "Suggested" in info.value:
-        suggested = app.train_panel.lr_figure.data[1].x[0]
-        assert app.train_panel.lr == pytest.approx(min(suggested, 1.0))
-        assert app.approach_panel.head_lr == app.train_panel.lr
+    assert "Suggested" in info.value  # the tiny model's seeded sweep always finds one
+    assert train.lr_box.layout.display != "none"
+    assert len(train.lr_figure.data[0].x) > 5
+    suggested = train.lr_figure.data[1].x[0]
+    assert app.lr == pytest.approx(min(suggested, 1.0))
+    # One LR, shown by two sliders with one range, step and readout.
+    assert train.lr == approach.head_lr == app.lr == app.config().lr
+    sliders = (train.lr_input, approach.head_lr_slider)
+    assert sliders[0].value == sliders[1].value == app.lr
+    for name in ("min", "max", "step", "base", "readout_format"):
+        assert getattr(sliders[0], name) == getattr(sliders[1], name), name
+    # The suggestion reached the sliders from the pump thread, like every other output;
+    # the main thread only created the LR plot and put it in its box.
+    created = {train.lr_box.comm.comm_id, train.lr_figure.comm.comm_id}
+    sent = {(m[1], m[3]) for m in comm_log.messages if m[0] >= began}
+    assert {cid for cid, thread in sent if thread != "transfer-lab-pump"} <= created
+    slider_ids = {s.comm.comm_id for s in sliders}
+    assert {(cid, "transfer-lab-pump") for cid in slider_ids} <= sent
+
+
+def test_both_lr_sliders_move_together(make_app):
+    app = make_app(tiny_factory())
+    app.approach_panel.head_lr_slider.value = 0.0059
+    assert app.lr == app.train_panel.lr_input.value == pytest.approx(0.0059)
+    app.train_panel.lr_input.value = 0.02
+    assert app.approach_panel.head_lr == app.lr == pytest.approx(0.02)
 
 
 def test_predict_on_an_uploaded_image(make_app):
