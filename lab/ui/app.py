@@ -17,7 +17,7 @@ import ipywidgets as widgets
 from traitlets import Float
 
 from lab.core import catalog
-from lab.core.config import RunConfig
+from lab.core.config import ConfigError, RunConfig
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
 from lab.core.settings import LabSettings, current
@@ -34,6 +34,7 @@ from lab.ui.messages import (
     NewRun,
     Notice,
     RunEvent,
+    SettingsChanged,
 )
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import EventPump
@@ -52,6 +53,16 @@ INTRO = (
     "Compare runs (6) and try the model on your own images (7).</p>"
 )
 ACTIVE = ("running", "paused")
+#: The run settings each panel holds; changing one clears notices about the old values.
+SETTINGS = {
+    "model_panel": ("model_key", "pretrained"),
+    "data_panel": (
+        "dataset_name", "path", "n_per_class", "val_fraction", "test_fraction", "seed",
+        "augment", "image_size",
+    ),
+    "approach_panel": ("approach", "trainable_groups", "backbone_lr_factor"),
+    "train_panel": ("epochs", "batch_size", "optimizer", "schedule"),
+}  # fmt: skip
 
 
 class TransferLab(widgets.VBox):
@@ -125,6 +136,12 @@ class TransferLab(widgets.VBox):
         train.resume_button.on_click(lambda _b: self.resume())
         train.stop_button.on_click(lambda _b: self.stop())
         train.lr_button.on_click(lambda _b: self.find_lr())
+        for panel, names in SETTINGS.items():
+            getattr(self, panel).observe(self._on_setting_changed, list(names))
+        self.observe(self._on_setting_changed, "lr")
+
+    def _on_setting_changed(self, _change: dict[str, Any]) -> None:
+        self.pump.submit(SettingsChanged())
 
     def _layout(self) -> list[widgets.Widget]:
         setup = with_classes(
@@ -188,6 +205,19 @@ class TransferLab(widgets.VBox):
                 "or cached"
             )
 
+    def _check_sizes(self, config: RunConfig) -> None:
+        """Refuse a batch larger than the training split before a run is made of it."""
+        counts = self.data_panel.split_counts()
+        if counts is None:
+            return  # not loaded yet: the trainer checks once it has read the data
+        n_train = int(counts["train"].sum())
+        if config.batch_size > n_train:
+            raise ConfigError(
+                f"batch_size={config.batch_size} is larger than the {n_train} training "
+                f"images: set the batch size in step 4 to {n_train} or less, or raise "
+                "the images per class in step 2"
+            )
+
     def _run_name(self, config: RunConfig) -> str:
         self._run_count += 1
         approach = APPROACH_LABELS.get(config.approach, config.approach)
@@ -211,6 +241,7 @@ class TransferLab(widgets.VBox):
             return None
         try:
             config = self.config()
+            self._check_sizes(config)
             trainer = self.trainer_factory(config)
         except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
             self._notice(f"Could not start: {error}", "error")

@@ -31,6 +31,7 @@ from lab.ui.messages import (
     NewRun,
     Notice,
     RunEvent,
+    SettingsChanged,
     ShowCell,
     ShowEpoch,
     ShowMisclassified,
@@ -130,6 +131,8 @@ class LiveView:
             self.results.images = self._load_images()
         elif isinstance(payload, FINAL):
             self.preparing = False
+            # Notices such as "a run is already running" end with the run; errors stay.
+            self.train.clear_notices(sends, errors=False)
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
 
@@ -152,6 +155,8 @@ class LiveView:
         history = self.history
         if isinstance(item, Notice):
             self.train.show_notice(item.text, item.level, sends)
+        elif isinstance(item, SettingsChanged):
+            self.train.clear_notices(sends)
         elif isinstance(item, LRFinderStarted):
             self.train.lr_busy(sends)
         elif isinstance(item, LRFinderDone):

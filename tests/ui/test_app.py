@@ -113,6 +113,8 @@ def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
     wait_until(lambda: len(app.results_panel.figure.data[0].x) > points, what="more points")
     app.stop()
     wait_until(lambda: status(app) == "stopped", what="stopped")
+    # The refusal was about the run that has now ended: it goes with it.
+    wait_until(lambda: not shown(message), what="the refusal cleared")
     # Every step is drawn (long curves are thinned to a fixed number of points).
     drawn = len(app.results_panel.figure.data[0].x)
     assert drawn == len(thin(first.history.steps, MAX_STEP_POINTS))
@@ -139,6 +141,22 @@ def test_an_invalid_setting_is_explained_and_nothing_starts(make_app):
     wait_until(lambda: shown(error), what="the error")
     assert "n_per_class=0" in error.value
     assert app.trainer is None and status(app) == "idle"
+    app.data_panel.n_per_class = 20  # the user changes what caused it: the error goes
+    assert not shown(error)
+
+
+def test_a_batch_larger_than_the_training_split_is_refused_before_the_run(make_app):
+    app = make_app(tiny_factory(), batch=64)
+    app.data_panel.split_counts = lambda: {"train": np.array([10, 10]), "val": np.array([2, 2])}
+    assert app.start() is None
+    error = app.train_panel.error
+    assert shown(error) and "batch_size=64" in error.value and "20 training images" in error.value
+    assert "step 4 to 20 or less" in error.value
+    assert app.trainer is None and status(app) == "idle"
+    assert app.compare_panel.runs == {}  # no failed run to compare
+    app.train_panel.batch_size = 16
+    assert not shown(error)
+    assert app.start() is not None
 
 
 def test_config_comes_from_the_panels(make_app):
