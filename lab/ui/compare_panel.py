@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ class SavedRunsLoaded:
     """Histories read from the runs directory, to add to the list."""
 
     histories: tuple[RunHistory, ...]
+    bad: tuple[str, ...] = ()  # folders that could not be read, by name
+
+
+def _run_id(history: RunHistory) -> str | None:
+    return history.started.run_id if history.started else None
 
 
 def _cell(column: str, value: Any) -> str:
@@ -97,13 +103,13 @@ class ComparePanel(widgets.VBox):
         if not self.runs_dir:
             self.post(SavedRunsLoaded(()))
             return
-        histories = []
+        histories, bad = [], []
         for path in list_runs(self.runs_dir):
             try:
                 histories.append(read_history(Path(path) / "metrics.jsonl", name=path.name))
-            except (OSError, ValueError, KeyError):
-                continue  # a half-written or foreign folder: skip it, keep the rest
-        self.post(SavedRunsLoaded(tuple(histories)))
+            except Exception:  # noqa: BLE001 - one damaged folder must not hide the rest
+                bad.append(path.name)
+        self.post(SavedRunsLoaded(tuple(histories), tuple(bad)))
 
     # -- written by the pump ------------------------------------------------------
     def handles(self, item: Any) -> bool:
@@ -111,25 +117,48 @@ class ComparePanel(widgets.VBox):
 
     def handle(self, item: Any, sends: Sends) -> None:
         if isinstance(item, SavedRunsLoaded):
-            for history in item.histories:
-                self.runs.setdefault(history.name, history)
-            where = self.runs_dir or "no runs directory"
-            text = f"{len(item.histories)} saved run(s) found in {where}."
-            sends.set(self.info, value=text)
-            self._set_list(sends, options=list(self.runs))
+            sends.set(self.info, value=self._load_saved(item))
+            self._set_list(sends, options=list(self.runs), value=self.select.value)
         self._redraw(sends)
 
+    def _load_saved(self, item: SavedRunsLoaded) -> str:
+        """Add the saved runs not listed yet; returns what happened, in words."""
+        known = {_run_id(h) for h in self.runs.values()} - {None}
+        new = [h for h in item.histories if _run_id(h) not in known and h.name not in self.runs]
+        comparable = [h for h in new if h.state != "failed"]
+        for history in comparable:
+            self.runs[history.name] = history
+        where = html.escape(self.runs_dir or "no runs directory")
+        text = f"{len(item.histories)} saved run(s) found in {where}"
+        listed = len(item.histories) - len(new)
+        text += f", {listed} already listed" if listed else ""
+        failed = len(new) - len(comparable)
+        text += f", {failed} failed (not compared)" if failed else ""
+        if item.bad:
+            names = ", ".join(html.escape(name) for name in item.bad)
+            text += f". Could not read {names}: a damaged run folder, left out"
+        return text + "."
+
     def add_run(self, history: RunHistory, sends: Sends) -> None:
-        """A run of this session ended: list it and select it."""
+        """A run of this session ended: list it and select it (a failed run is not compared)."""
+        if history.state == "failed":
+            text = f"{html.escape(history.name)} failed: it is not listed for comparison."
+            sends.set(self.info, value=text)
+            return
         self.runs[history.name] = history
         selected = [*self.select.value, history.name]
         self._set_list(sends, options=list(self.runs), value=tuple(dict.fromkeys(selected)))
         self._redraw(sends)
 
-    def _set_list(self, sends: Sends, **values: Any) -> None:
+    def _set_list(self, sends: Sends, options: list[str], value: tuple[str, ...]) -> None:
+        # New options reset a selection: set them first, then the selection that stays.
+        value = tuple(v for v in value if v in options)
         self._drawing = True
         try:
-            sends.set(self.select, **values)
+            with sends.hold(self.select):
+                if list(self.select.options) != options:
+                    self.select.options = options
+                self.select.value = value
         finally:
             self._drawing = False
 
