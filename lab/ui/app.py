@@ -88,6 +88,7 @@ class TransferLab(widgets.VBox):
         self.trainer_factory: TrainerFactory = trainer_factory or Trainer
         self.runs_dir, self.live = runs_dir, live
         self.trainer: Trainer | None = None
+        self._trained: Trainer | None = None  # the last trainer that trained a step
         self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
@@ -119,7 +120,7 @@ class TransferLab(widgets.VBox):
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
-            trainer=lambda: self.trainer, export_dir=export_dir, settings=self.settings
+            trainer=self.trained_model, export_dir=export_dir, settings=self.settings
         )
 
     def _wire(self) -> None:
@@ -169,6 +170,15 @@ class TransferLab(widgets.VBox):
     def _on_num_classes_changed(self, change: dict[str, Any]) -> None:
         if change["new"] >= 2:
             self.approach_panel.num_classes = change["new"]
+
+    def trained_model(self) -> Trainer | None:
+        """The trainer of the latest run that trained at least one step (the test panel's).
+
+        A Start that fails while setting up leaves the previous trained model in use.
+        """
+        if self.trainer is not None and self.trainer.history.steps:
+            self._trained = self.trainer
+        return self._trained
 
     # -- configuration ------------------------------------------------------------
     def config(self) -> RunConfig:
@@ -246,6 +256,7 @@ class TransferLab(widgets.VBox):
         except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
             self._notice(f"Could not start: {error}", "error")
             return None
+        self.trained_model()  # remember the current model before the new run replaces it
         self.trainer = trainer
         self.results_panel.ensure_figure()
         history = RunHistory(name=self._run_name(config))

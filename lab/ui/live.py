@@ -129,6 +129,8 @@ class LiveView:
             self.preparing = False
             self.results.reset(self.history, sends)
             self.results.images = self._load_images()
+        elif isinstance(payload, StepCompleted) and len(self.history.steps) == 1:
+            self.test.model_changed(sends)  # from now on the test panel uses this run
         elif isinstance(payload, FINAL):
             self.preparing = False
             # Notices such as "a run is already running" end with the run; errors stay.

@@ -242,6 +242,46 @@ def test_predict_on_an_uploaded_image(make_app):
     assert "not an image" in app.test_panel.error.value
 
 
+def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app):
+    app = make_app(tiny_factory(), epochs=1)
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    trained = app.trainer
+    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    app.train_panel.batch_size = 500  # more than the 64 training images: fails at set-up
+    app.start()
+    wait_until(lambda: status(app) == "failed", what="failed at set-up")
+    assert app.trained_model() is trained and app.trainer is not trained
+    assert "before it trained" in panel.test_acc.value and "last trained model" in (
+        panel.test_acc.value
+    )
+    assert panel.predict_upload([{"name": "x.png", "content": png}]) != []
+    assert not shown(panel.error)
+
+
+def test_a_new_run_hides_the_old_prediction_and_the_same_file_predicts_again(make_app):
+    app = make_app(tiny_factory(), epochs=1)
+    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="first run")
+    panel.upload.receive([("x.png", png)])
+    assert panel.prediction is not None and panel.prediction_box.layout.display != "none"
+    assert app.start().join(20)
+    wait_until(lambda: not app.pump.pending, what="the events drained")
+    app.pump.drain()  # waits for the batch the pump thread may be applying
+    assert status(app) == "completed"
+    # The bars were the first model's: gone, with a word on why.
+    assert panel.prediction_box.layout.display == "none"
+    assert panel.preview.layout.display == "none"
+    assert "upload an image again" in panel.predict_note.value
+    assert app.trained_model() is app.trainer
+    for _ in range(2):  # the same file, twice: each upload predicts with the new model
+        panel.prediction_box.layout.display = "none"
+        panel.upload.receive([("x.png", png)])
+        assert panel.prediction_box.layout.display != "none"
+    assert panel.predict_note.value == ""
+
+
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
