@@ -126,6 +126,8 @@ class TransferLab(widgets.VBox):
     def _wire(self) -> None:
         widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
         widgets.dlink((self.model_panel, "model_key"), (self.data_panel, "model_key"))
+        scratch = (self.approach_panel, "approach"), (self.model_panel, "from_scratch")
+        widgets.dlink(*scratch, transform=lambda approach: approach == "scratch")
         self.data_panel.observe(self._on_num_classes_changed, "num_classes")
         # One learning rate, the app's: the approach panel calls it the head LR, training LR.
         self.lr = self.train_panel.lr
@@ -202,7 +204,8 @@ class TransferLab(widgets.VBox):
         )
 
     def _check_weights(self, key: str, pretrained: bool) -> None:
-        if not pretrained or self.settings.allow_downloads:
+        scratch = self.approach_panel.approach == "scratch"  # no weights are loaded
+        if not pretrained or scratch or self.settings.allow_downloads:
             return
         try:
             entry = catalog.get_entry(key)
@@ -212,7 +215,7 @@ class TransferLab(widgets.VBox):
             raise ValueError(
                 f"model {key!r} needs its weights downloaded, which the host of this server "
                 "has switched off (LAB_ALLOW_DOWNLOADS=0): choose a model marked offline "
-                "or cached"
+                'or cached, or press "random init" in step 1'
             )
 
     def _check_sizes(self, config: RunConfig) -> None:

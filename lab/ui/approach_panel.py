@@ -321,15 +321,31 @@ class ApproachPanel(widgets.VBox):
         self.counts.value = (
             f"trainable <b>{format_count(trainable)}</b> ({share:.1f} %) · "
             f"frozen <b>{format_count(total - trainable)}</b> · "
-            f"total {format_count(total)} parameters{bar}"
+            f"total {format_count(total)} parameters{self._head_note(total)}{bar}"
+        )
+
+    def _head_note(self, total: int) -> str:
+        """Why the total differs from the model line's: that one has ImageNet's head."""
+        imagenet = catalog.get_entry(self.model_key).params
+        if not isinstance(imagenet, int | float) or int(imagenet) == total:
+            return ""
+        return (
+            f" (with a {self._head_classes}-class head; the model line's "
+            f"{format_count(imagenet)} counts ImageNet's 1000-class head)"
         )
 
     def _render_lr(self) -> None:
-        backbone_trains = any(self.trainable_mask()[:-1])
-        self.factor_slider.disabled = not backbone_trains
-        if backbone_trains:
+        # Only fine-tuning divides the backbone's LR (RunConfig.backbone_divisor): from
+        # scratch every layer starts random and learns at the one LR.
+        divided = self.approach == "fine_tuning" and any(self.trainable_mask()[:-1])
+        self.factor_slider.disabled = not divided
+        self.factor_slider.layout.display = None if self.approach == "fine_tuning" else "none"
+        self.head_lr_slider.description = "LR" if self.approach == "scratch" else "head LR"
+        if divided:
             backbone = self.head_lr / self.backbone_lr_factor
             text = f"head LR {self.head_lr:.2g} · trainable backbone groups LR {backbone:.2g}"
+        elif self.approach == "scratch":
+            text = f"LR {self.head_lr:.2g} for every layer (from scratch: nothing to divide)"
         else:
             text = f"head LR {self.head_lr:.2g} · backbone frozen"
         self.lr_info.value = f'<span style="color:#555">{text}</span>'

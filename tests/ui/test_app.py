@@ -123,6 +123,7 @@ def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
 def test_a_failing_run_shows_its_error_in_the_panel(make_app):
     app = make_app(tiny_factory(fail_after=3))
     app.approach_panel.approach = "scratch"  # train the whole net: no cached features
+    assert app.model_panel.from_scratch and "no weights loaded" in app.model_panel.info.value
     app.start()
     wait_until(lambda: status(app) == "failed", what="failed")
     error = app.train_panel.error
