@@ -72,7 +72,7 @@ class ComparePanel(widgets.VBox):
         self.info = with_classes(widgets.HTML(""), "tl-compare-info")
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
         self.figure: go.FigureWidget | None = None
-        self.plot_box = widgets.VBox([])
+        self.plot_box = widgets.VBox([], layout=widgets.Layout(width="100%"))
         self.table = with_classes(widgets.HTML(self._table([])), "tl-compare-table")
         self.children = [
             plotly_loader(),
@@ -94,6 +94,9 @@ class ComparePanel(widgets.VBox):
         """Create the overlay plot (main thread: when first shown or runs are loaded)."""
         if self.figure is None:
             figure = figure_widget(compare_figure(self.selected()))
+            # Made after the page loaded, a figure is drawn before its box has a width
+            # (plotly falls back to 700 px, half the panel): autosize fills the box.
+            figure.layout.autosize, figure.layout.width = True, None
             self.figure = with_classes(figure, "tl-compare-plot")
             self.plot_box.children = [self.figure]
         return self.figure
@@ -170,6 +173,8 @@ class ComparePanel(widgets.VBox):
         runs = self.selected()
         if self.figure is not None:
             sends.replace_traces(self.figure, compare_figure(runs).data)
+            with sends.figure(self.figure):
+                self.figure.layout.autosize = True  # re-measure the box, now shown
         sends.set(self.table, value=self._table(runs))
 
     @staticmethod

@@ -135,6 +135,8 @@ class LiveView:
             self.preparing = False
             # Notices such as "a run is already running" end with the run; errors stay.
             self.train.clear_notices(sends, errors=False)
+            if self.history.started is None:
+                self.results.failed_to_start(sends)
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
 

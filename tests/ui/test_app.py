@@ -253,11 +253,19 @@ def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app):
     app.start()
     wait_until(lambda: status(app) == "failed", what="failed at set-up")
     assert app.trained_model() is trained and app.trainer is not trained
+    # No half-width empty axes: the results say why there is nothing to plot.
+    results = app.results_panel
+    assert results.plot_box.children == (results.placeholder,)
+    assert "failed before it started" in results.placeholder.value
     assert "before it trained" in panel.test_acc.value and "last trained model" in (
         panel.test_acc.value
     )
     assert panel.predict_upload([{"name": "x.png", "content": png}]) != []
     assert not shown(panel.error)
+    app.train_panel.batch_size = 8
+    assert app.start().join(20)
+    wait_until(lambda: status(app) == "completed", what="a good run again")
+    assert results.plot_box.children == (results.figure,)
 
 
 def test_a_new_run_hides_the_old_prediction_and_the_same_file_predicts_again(make_app):

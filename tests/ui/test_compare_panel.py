@@ -95,3 +95,10 @@ def test_failed_runs_are_not_listed_among_the_comparable_ones(tmp_path):
     _saved(tmp_path, "saved-failed", failed=True)
     panel.load_button.click()
     assert list(panel.select.options) == [] and "1 failed (not compared)" in panel.info.value
+
+
+def test_the_compare_plot_fills_the_panel_width(tmp_path):
+    panel = _panel(tmp_path)
+    figure = panel.ensure_figure()
+    assert figure.layout.autosize is True and figure.layout.width is None
+    assert panel.plot_box.layout.width == "100%"
