@@ -23,6 +23,7 @@ from torch import nn
 
 from lab.core.config import ConfigError, RunConfig
 from lab.core.data.registry import FOLDER
+from lab.core.data.transforms import allows_flip
 from lab.core.meta_init import parameters_on_meta
 
 TEMPLATE = "train_script.py.tmpl"
@@ -82,6 +83,7 @@ def render_script(
         "N_PER_CLASS": repr(spec.n_per_class),
         "IMAGE_SIZE": repr(spec.image_size),
         "AUGMENT": repr(spec.augment),
+        "FLIP": repr(allows_flip(spec.name)),
         "LAYER_GROUPS": repr(group_paths(model)),
         "BUILD_MODEL": build_model_code(model, aux),
     }

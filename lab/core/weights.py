@@ -59,7 +59,8 @@ class WeightsUnavailableError(RuntimeError):
             f"model={model!r}: pretrained weights are not cached and could not be "
             f"downloaded{why}. Put the file {file_name!r}{source} into {directory}, "
             f"or choose a model available offline ({offline}), "
-            "or use pretrained=False to train from random init."
+            'or press "random init" in step 1 of the lab (pretrained=False in code) to '
+            "train from random weights."
         )
 
 

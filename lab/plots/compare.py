@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 import plotly.graph_objects as go
@@ -14,6 +15,7 @@ from lab.plots._common import TraceData, base_layout, color
 #: Columns of :func:`results_table`, in display order.
 RESULT_COLUMNS = (
     "run",
+    "data",
     "model",
     "approach",
     "epochs",
@@ -59,6 +61,14 @@ def compare_figure(histories: Sequence[RunHistory], height: int = 340) -> go.Fig
     return fig
 
 
+def data_name(data: Any) -> str | None:
+    """The data set a run trained on: its name, or the folder's name for a folder."""
+    if not isinstance(data, dict):
+        return None
+    path = data.get("path")
+    return f"folder {PurePath(path).name}" if path else data.get("name")
+
+
 def results_table(histories: Sequence[RunHistory]) -> list[dict[str, Any]]:
     """One row per run with the columns in :data:`RESULT_COLUMNS` (``None`` when unknown)."""
     rows = []
@@ -70,6 +80,7 @@ def results_table(histories: Sequence[RunHistory]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "run": history.name,
+                "data": data_name(config.get("data")),
                 "model": config.get("model"),
                 "approach": config.get("approach"),
                 "epochs": last.epoch if last else 0,

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from traitlets import Float
 
 from lab.core import catalog
-from lab.core.config import RunConfig
+from lab.core.config import ConfigError, RunConfig
 from lab.core.data import ImageDataset, load_dataset
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
@@ -37,6 +38,7 @@ from lab.ui.messages import (
     NewRun,
     Notice,
     RunEvent,
+    SettingsChanged,
 )
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import EventPump
@@ -56,6 +58,16 @@ INTRO = (
     "Compare runs (6) and try the model on your own images (7).</p>"
 )
 ACTIVE = ("running", "paused")
+#: The run settings each panel holds; changing one clears notices about the old values.
+SETTINGS = {
+    "model_panel": ("model_key", "pretrained"),
+    "data_panel": (
+        "dataset_name", "path", "n_per_class", "val_fraction", "test_fraction", "seed",
+        "augment", "image_size",
+    ),
+    "approach_panel": ("approach", "trainable_groups", "backbone_lr_factor"),
+    "train_panel": ("epochs", "batch_size", "optimizer", "schedule"),
+}  # fmt: skip
 
 
 class TransferLab(widgets.VBox):
@@ -65,6 +77,8 @@ class TransferLab(widgets.VBox):
     ``live=False`` keeps the pump thread off so tests drain it by hand; ``settings``
     (default: :func:`lab.core.settings.current`) say which mode the lab runs in.
     """
+
+    lr = Float(1e-3, help="The run's learning rate (the head's); both LR sliders show it.")
 
     def __init__(
         self,
@@ -79,11 +93,17 @@ class TransferLab(widgets.VBox):
         self.trainer_factory: TrainerFactory = trainer_factory or Trainer
         self.runs_dir, self.live = runs_dir, live
         self.trainer: Trainer | None = None
+        self._trained: Trainer | None = None  # the last trainer that trained a step
         self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
         self.view = LiveView(
-            self.train_panel, self.results_panel, self.compare_panel, self.test_panel
+            self.train_panel,
+            self.results_panel,
+            self.compare_panel,
+            self.test_panel,
+            lr_owner=self,
+            lr_sliders=(self.approach_panel.head_lr_slider,),
         )
         self.pump = EventPump(self.view.apply, on_error=self.view.failed)
         for panel in (self.results_panel, self.compare_panel):
@@ -108,21 +128,31 @@ class TransferLab(widgets.VBox):
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
-            trainer=lambda: self.trainer, export_dir=export_dir, settings=self.settings
+            trainer=self.trained_model, export_dir=export_dir, settings=self.settings
         )
 
     def _wire(self) -> None:
         widgets.dlink((self.model_panel, "model_key"), (self.approach_panel, "model_key"))
         widgets.dlink((self.model_panel, "model_key"), (self.data_panel, "model_key"))
+        scratch = (self.approach_panel, "approach"), (self.model_panel, "from_scratch")
+        widgets.dlink(*scratch, transform=lambda approach: approach == "scratch")
         self.data_panel.observe(guard(self.data_panel, self._on_num_classes_changed), "num_classes")
-        # One learning rate: the approach panel calls it the head LR, training calls it LR.
-        widgets.link((self.approach_panel, "head_lr"), (self.train_panel, "lr"))
+        # One learning rate, the app's: the approach panel calls it the head LR, training LR.
+        self.lr = self.train_panel.lr
+        widgets.link((self, "lr"), (self.train_panel, "lr"))
+        widgets.link((self, "lr"), (self.approach_panel, "head_lr"))
         train = self.train_panel
         train.start_button.on_click(guard(train, lambda _b: self.start()))
         train.pause_button.on_click(guard(train, lambda _b: self.pause()))
         train.resume_button.on_click(guard(train, lambda _b: self.resume()))
         train.stop_button.on_click(guard(train, lambda _b: self.stop()))
         train.lr_button.on_click(guard(train, lambda _b: self.find_lr()))
+        for panel, names in SETTINGS.items():
+            getattr(self, panel).observe(guard(train, self._on_setting_changed), list(names))
+        self.observe(guard(train, self._on_setting_changed), "lr")
+
+    def _on_setting_changed(self, _change: dict[str, Any]) -> None:
+        self.pump.submit(SettingsChanged())
 
     def _layout(self) -> list[widgets.Widget]:
         step1 = widgets.VBox([self.model_panel, self.latency, self.rank_panel])
@@ -175,6 +205,15 @@ class TransferLab(widgets.VBox):
         if change["new"] >= 2:
             self.approach_panel.num_classes = change["new"]
 
+    def trained_model(self) -> Trainer | None:
+        """The trainer of the latest run that trained at least one step (the test panel's).
+
+        A Start that fails while setting up leaves the previous trained model in use.
+        """
+        if self.trainer is not None and self.trainer.history.steps:
+            self._trained = self.trainer
+        return self._trained
+
     # -- configuration ------------------------------------------------------------
     def config(self) -> RunConfig:
         """The run configuration the panels describe now (raises if a value is invalid)."""
@@ -189,7 +228,7 @@ class TransferLab(widgets.VBox):
             epochs=train.epochs,
             batch_size=train.batch_size,
             optimizer=train.optimizer,
-            lr=train.lr,
+            lr=self.lr,
             backbone_lr_factor=approach.backbone_lr_factor,
             schedule=train.schedule,
             embedding=self.results_panel.embedding,
@@ -197,7 +236,8 @@ class TransferLab(widgets.VBox):
         )
 
     def _check_weights(self, key: str, pretrained: bool) -> None:
-        if not pretrained or self.settings.allow_downloads:
+        scratch = self.approach_panel.approach == "scratch"  # no weights are loaded
+        if not pretrained or scratch or self.settings.allow_downloads:
             return
         try:
             entry = catalog.get_entry(key)
@@ -207,7 +247,20 @@ class TransferLab(widgets.VBox):
             raise ValueError(
                 f"model {key!r} needs its weights downloaded, which the host of this server "
                 "has switched off (LAB_ALLOW_DOWNLOADS=0): choose a model marked offline "
-                "or cached"
+                'or cached, or press "random init" in step 1'
+            )
+
+    def _check_sizes(self, config: RunConfig) -> None:
+        """Refuse a batch larger than the training split before a run is made of it."""
+        counts = self.data_panel.split_counts()
+        if counts is None:
+            return  # not loaded yet: the trainer checks once it has read the data
+        n_train = int(counts["train"].sum())
+        if config.batch_size > n_train:
+            raise ConfigError(
+                f"batch_size={config.batch_size} is larger than the {n_train} training "
+                f"images: set the batch size in step 4 to {n_train} or less, or raise "
+                "the images per class in step 2"
             )
 
     def _run_name(self, config: RunConfig) -> str:
@@ -233,10 +286,12 @@ class TransferLab(widgets.VBox):
             return None
         try:
             config = self.config()
+            self._check_sizes(config)
             trainer = self.trainer_factory(config)
         except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
             self._notice(f"Could not start: {error}", "error")
             return None
+        self.trained_model()  # remember the current model before the new run replaces it
         self.trainer = trainer
         self.results_panel.ensure_figure()
         history = RunHistory(name=self._run_name(config))

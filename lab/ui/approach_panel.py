@@ -17,7 +17,14 @@ from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.errors import guard, guarded
 from lab.ui.help_texts import HELP
-from lab.ui.widgets_common import error_box, format_count, help_line, panel_title, with_classes
+from lab.ui.widgets_common import (
+    error_box,
+    format_count,
+    help_line,
+    lr_slider,
+    panel_title,
+    with_classes,
+)
 
 APPROACH_LABELS = {
     "feature_extraction": "feature extraction",
@@ -112,18 +119,7 @@ class ApproachPanel(widgets.VBox):
         self.group_toggles: list[widgets.ToggleButton] = []
         self.counts = with_classes(widgets.HTML(), "tl-param-counts")
         self.counts.tooltip = HELP["param_counts"]
-        self.head_lr_slider = with_classes(
-            widgets.FloatLogSlider(
-                base=10,
-                min=-5,
-                max=0,
-                step=0.25,
-                description="head LR",
-                readout_format=".0e",
-                tooltip=HELP["head_lr"],
-            ),
-            "tl-head-lr",
-        )
+        self.head_lr_slider = with_classes(lr_slider("head LR", HELP["head_lr"]), "tl-head-lr")
         widgets.link((self, "head_lr"), (self.head_lr_slider, "value"))
         self.factor_slider = with_classes(
             widgets.FloatLogSlider(
@@ -335,15 +331,31 @@ class ApproachPanel(widgets.VBox):
         self.counts.value = (
             f"trainable <b>{format_count(trainable)}</b> ({share:.1f} %) · "
             f"frozen <b>{format_count(total - trainable)}</b> · "
-            f"total {format_count(total)} parameters{bar}"
+            f"total {format_count(total)} parameters{self._head_note(total)}{bar}"
+        )
+
+    def _head_note(self, total: int) -> str:
+        """Why the total differs from the model line's: that one has ImageNet's head."""
+        imagenet = catalog.get_entry(self.model_key).params
+        if not isinstance(imagenet, int | float) or int(imagenet) == total:
+            return ""
+        return (
+            f" (with a {self._head_classes}-class head; the model line's "
+            f"{format_count(imagenet)} counts ImageNet's 1000-class head)"
         )
 
     def _render_lr(self) -> None:
-        backbone_trains = any(self.trainable_mask()[:-1])
-        self.factor_slider.disabled = not backbone_trains
-        if backbone_trains:
+        # Only fine-tuning divides the backbone's LR (RunConfig.backbone_divisor): from
+        # scratch every layer starts random and learns at the one LR.
+        divided = self.approach == "fine_tuning" and any(self.trainable_mask()[:-1])
+        self.factor_slider.disabled = not divided
+        self.factor_slider.layout.display = None if self.approach == "fine_tuning" else "none"
+        self.head_lr_slider.description = "LR" if self.approach == "scratch" else "head LR"
+        if divided:
             backbone = self.head_lr / self.backbone_lr_factor
             text = f"head LR {self.head_lr:.2g} · trainable backbone groups LR {backbone:.2g}"
+        elif self.approach == "scratch":
+            text = f"LR {self.head_lr:.2g} for every layer (from scratch: nothing to divide)"
         else:
             text = f"head LR {self.head_lr:.2g} · backbone frozen"
         self.lr_info.value = f'<span style="color:#555">{text}</span>'

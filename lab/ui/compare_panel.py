@@ -33,6 +33,10 @@ class SavedRunsLoaded:
     damaged: tuple[str, ...] = ()  # "folder: what is wrong" for each damaged run
 
 
+def _run_id(history: RunHistory) -> str | None:
+    return history.started.run_id if history.started else None
+
+
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return "—"
@@ -76,7 +80,7 @@ class ComparePanel(widgets.VBox):
         self.error = error_box()
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
         self.figure: go.FigureWidget | None = None
-        self.plot_box = widgets.VBox([])
+        self.plot_box = widgets.VBox([], layout=widgets.Layout(width="100%"))
         self.table = with_classes(widgets.HTML(self._table([])), "tl-compare-table")
         self.children = [
             plotly_loader(),
@@ -99,6 +103,9 @@ class ComparePanel(widgets.VBox):
         """Create the overlay plot (main thread: when first shown or runs are loaded)."""
         if self.figure is None:
             figure = figure_widget(compare_figure(self.selected()))
+            # Made after the page loaded, a figure is drawn before its box has a width
+            # (plotly falls back to 700 px, half the panel): autosize fills the box.
+            figure.layout.autosize, figure.layout.width = True, None
             self.figure = with_classes(figure, "tl-compare-plot")
             self.plot_box.children = [self.figure]
         return self.figure
@@ -118,32 +125,53 @@ class ComparePanel(widgets.VBox):
 
     def handle(self, item: Any, sends: Sends) -> None:
         if isinstance(item, SavedRunsLoaded):
-            for history in item.histories:
-                self.runs.setdefault(history.name, history)
-            where = self.runs_dir or "no runs directory"
-            text = html.escape(f"{len(item.histories)} saved run(s) found in {where}.")
-            cut_short = [h for h in item.histories if h.state == "interrupted"]
-            if cut_short:
-                names = "".join(f"<li>{html.escape(_interrupted(h))}</li>" for h in cut_short)
-                text += f"<br>Interrupted (the process ended mid-run):<ul>{names}</ul>"
-            if item.damaged:
-                names = "".join(f"<li>{html.escape(d)}</li>" for d in item.damaged)
-                text += f"<br>Damaged (what could be read is listed):<ul>{names}</ul>"
-            sends.set(self.info, value=text)
-            self._set_list(sends, options=list(self.runs))
+            sends.set(self.info, value=self._load_saved(item))
+            self._set_list(sends, options=list(self.runs), value=self.select.value)
         self._redraw(sends)
 
+    def _load_saved(self, item: SavedRunsLoaded) -> str:
+        """Add the saved runs not listed yet; returns what happened, in words."""
+        known = {_run_id(h) for h in self.runs.values()} - {None}
+        new = [h for h in item.histories if _run_id(h) not in known and h.name not in self.runs]
+        comparable = [h for h in new if h.state != "failed"]
+        for history in comparable:
+            self.runs[history.name] = history
+        where = html.escape(self.runs_dir or "no runs directory")
+        text = f"{len(item.histories)} saved run(s) found in {where}"
+        listed = len(item.histories) - len(new)
+        text += f", {listed} already listed" if listed else ""
+        failed = len(new) - len(comparable)
+        text += f", {failed} failed (not compared)" if failed else ""
+        text += "."
+        cut_short = [h for h in comparable if h.state == "interrupted"]
+        if cut_short:
+            names = "".join(f"<li>{html.escape(_interrupted(h))}</li>" for h in cut_short)
+            text += f"<br>Interrupted (the process ended mid-run):<ul>{names}</ul>"
+        if item.damaged:
+            names = "".join(f"<li>{html.escape(d)}</li>" for d in item.damaged)
+            text += f"<br>Could not read all of these damaged run folders:<ul>{names}</ul>"
+        return text
+
     def add_run(self, history: RunHistory, sends: Sends) -> None:
-        """A run of this session ended: list it and select it."""
+        """A run of this session ended: list it and select it (a failed run is not compared)."""
+        if history.state == "failed":
+            text = f"{html.escape(history.name)} failed: it is not listed for comparison."
+            sends.set(self.info, value=text)
+            return
         self.runs[history.name] = history
         selected = [*self.select.value, history.name]
         self._set_list(sends, options=list(self.runs), value=tuple(dict.fromkeys(selected)))
         self._redraw(sends)
 
-    def _set_list(self, sends: Sends, **values: Any) -> None:
+    def _set_list(self, sends: Sends, options: list[str], value: tuple[str, ...]) -> None:
+        # New options reset a selection: set them first, then the selection that stays.
+        value = tuple(v for v in value if v in options)
         self._drawing = True
         try:
-            sends.set(self.select, **values)
+            with sends.hold(self.select):
+                if list(self.select.options) != options:
+                    self.select.options = options
+                self.select.value = value
         finally:
             self._drawing = False
 
@@ -155,6 +183,8 @@ class ComparePanel(widgets.VBox):
         runs = self.selected()
         if self.figure is not None:
             sends.replace_traces(self.figure, compare_figure(runs).data)
+            with sends.figure(self.figure):
+                self.figure.layout.autosize = True  # re-measure the box, now shown
         sends.set(self.table, value=self._table(runs))
 
     @staticmethod

@@ -17,6 +17,8 @@ from lab.core import catalog
 from lab.core.data import (
     DataError,
     DataSpec,
+    allows_flip,
+    augmentations,
     augmented_samples,
     build_transform,
     load_dataset,
@@ -97,11 +99,12 @@ class DataPanel(widgets.VBox):
             self.split_sizes,
             self.class_chart,
             self.preview,
-            self.augment_check,
+            widgets.HBox([self.augment_check, self.augment_list]),
             self.augment_preview,
         ]
         with_classes(self, "tl-panel", "tl-data-panel")
         self._ready = True
+        self._render_augment_list()
         self._on_dataset_name_changed({"new": self.dataset_name})
 
     # -- construction -------------------------------------------------------------
@@ -166,6 +169,7 @@ class DataPanel(widgets.VBox):
             "tl-augment",
         )
         widgets.link((self, "augment"), (self.augment_check, "value"))
+        self.augment_list = with_classes(widgets.HTML(""), "tl-augment-list")
         self.augment_preview = with_classes(widgets.Image(format="png"), "tl-augment-preview")
         self.augment_preview.layout.display = "none"
 
@@ -253,6 +257,21 @@ class DataPanel(widgets.VBox):
     def _on_augment_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._render_augmented()
+
+    @observe("augment", "dataset_name")
+    @guarded
+    def _on_augment_list_changed(self, change: dict[str, Any]) -> None:
+        if self._ready:
+            self._render_augment_list()
+
+    def _render_augment_list(self) -> None:
+        """Name the augmentations this data set gets (no flips for digits)."""
+        text = ", ".join(augmentations(self.dataset_name))
+        if not allows_flip(self.dataset_name):
+            text += " · no flips: a mirrored digit is not that digit"
+        if not self.augment:
+            text = "off; when on: " + text
+        self.augment_list.value = f'<span style="color:#555">{text}</span>'
 
     # -- public -------------------------------------------------------------------
     def load(self) -> bool:
@@ -384,7 +403,11 @@ class DataPanel(widgets.VBox):
         try:
             preproc = catalog.preprocessing(self.model_key)
             transform = build_transform(
-                preproc, image_size=self.image_size or None, augment=True, train=True
+                preproc,
+                image_size=self.image_size or None,
+                augment=True,
+                train=True,
+                flip=allows_flip(self.dataset_name),
             )
             index = int(self.dataset.samples_per_class(1, seed=self.seed)[0][0])
             images = augmented_samples(self.dataset, index, AUGMENT_SAMPLES, transform, self.seed)

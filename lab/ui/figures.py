@@ -160,9 +160,9 @@ def split_chart(colours: dict[str, str]) -> go.FigureWidget:
         barmode="stack",
         height=260,
         margin={"l": 40, "r": 10, "t": 30, "b": 60},
-        title={"text": "images per class", "font": {"size": 12}},
-        legend={"orientation": "h", "y": 1.15, "x": 1, "xanchor": "right"},
+        # Legend top left: plotly's toolbar sits top right and would cover it.
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
-    chart.layout.yaxis.title.text = "images"
+    chart.layout.yaxis.title.text = "images per class"
     sync_figure(chart)
     return chart

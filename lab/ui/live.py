@@ -7,8 +7,11 @@ thread from the same events, so the widgets never read state another thread writ
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import ipywidgets as widgets
+from traitlets import HasTraits
 
 from lab.core.events import (
     EvaluationCompleted,
@@ -28,6 +31,7 @@ from lab.ui.messages import (
     NewRun,
     Notice,
     RunEvent,
+    SettingsChanged,
     ShowCell,
     ShowEpoch,
     ShowMisclassified,
@@ -47,9 +51,20 @@ class LiveView:
     """Applies queued events and user requests to the panels; returns messages sent."""
 
     def __init__(
-        self, train: TrainPanel, results: ResultsPanel, compare: ComparePanel, test: TestPanel
+        self,
+        train: TrainPanel,
+        results: ResultsPanel,
+        compare: ComparePanel,
+        test: TestPanel,
+        lr_owner: HasTraits | None = None,
+        lr_sliders: Sequence[widgets.Widget] = (),
     ) -> None:
+        """``lr_owner.lr`` is the one learning rate (default: the train panel's), shown by
+        the train panel's slider and ``lr_sliders``; the LR finder's suggestion goes there.
+        """
         self.train, self.results, self.compare, self.test = train, results, compare, test
+        self.lr_owner: HasTraits = lr_owner or train
+        self.lr_sliders = (train.lr_input, *lr_sliders)
         self.history: RunHistory | None = None
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
@@ -114,10 +129,22 @@ class LiveView:
             self.preparing = False
             self.results.reset(self.history, sends)
             self.results.images = self._load_images()
+        elif isinstance(payload, StepCompleted) and len(self.history.steps) == 1:
+            self.test.model_changed(sends)  # from now on the test panel uses this run
         elif isinstance(payload, FINAL):
             self.preparing = False
+            # Notices such as "a run is already running" end with the run; errors stay.
+            self.train.clear_notices(sends, errors=False)
+            if self.history.started is None:
+                self.results.failed_to_start(sends)
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
+
+    def _set_lr(self, value: float, sends: Sends) -> None:
+        # Links carry the one LR to every slider showing it: hold them all so each sends
+        # one counted message.
+        with sends.hold(*self.lr_sliders):
+            self.lr_owner.lr = value  # type: ignore[attr-defined]
 
     def _load_images(self) -> ValidationImages | None:
         if self._images is None:
@@ -132,10 +159,14 @@ class LiveView:
         history = self.history
         if isinstance(item, Notice):
             self.train.show_notice(item.text, item.level, sends)
+        elif isinstance(item, SettingsChanged):
+            self.train.clear_notices(sends)
         elif isinstance(item, LRFinderStarted):
             self.train.lr_busy(sends)
         elif isinstance(item, LRFinderDone):
-            self.train.show_lr_result(item.lrs, item.losses, item.suggested, sends)
+            chosen = self.train.show_lr_result(item.lrs, item.losses, item.suggested, sends)
+            if chosen is not None:
+                self._set_lr(chosen, sends)
         elif isinstance(item, LRFinderFailed):
             self.train.show_lr_result([], [], None, sends)
             self.train.show_notice(item.message, "error", sends)

@@ -45,6 +45,11 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class SettingsChanged:
+    """The user changed a run setting: notices about the old settings no longer apply."""
+
+
+@dataclass(frozen=True)
 class ShowEpoch:
     """Show the confusion matrix and embedding of ``epoch``."""
 

@@ -75,6 +75,7 @@ class ModelPanel(widgets.VBox):
 
     model_key = Unicode(catalog.DEFAULT_MODEL, help="Catalog key of the chosen model.")
     pretrained = Bool(True, help="Start from pretrained weights (False: random init).")
+    from_scratch = Bool(False, help="The approach trains from scratch: no weights are loaded.")
     offline_only = Bool(True, help="List only models usable without a network.")
     max_size_mb = Float(1e6, help="List only models whose weights file is at most this big.")
     sort_by = Unicode("ImageNet acc@1", help=f"Table sort column: one of {list(SORT_COLUMNS)}.")
@@ -242,7 +243,7 @@ class ModelPanel(widgets.VBox):
         if self._ready:
             self._render()
 
-    @observe("pretrained")
+    @observe("pretrained", "from_scratch")
     @guarded
     def _on_pretrained_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
@@ -335,7 +336,11 @@ class ModelPanel(widgets.VBox):
             shown.insert(0, catalog.get_entry(self.model_key))
         self._syncing = True
         try:
-            self.select.options = [(self._label(e), e.key) for e in shown]
+            labels = [(self._label(e), e.key) for e in shown]
+            # Wide enough for the longest name: a fixed-width dropdown cuts them off.
+            longest = max((len(label) for label, _ in labels), default=20)
+            self.select.layout.width = f"calc({longest}ch + 10em)"
+            self.select.options = labels
             self.select.value = self.model_key
         finally:
             self._syncing = False
@@ -364,11 +369,14 @@ class ModelPanel(widgets.VBox):
         e = catalog.get_entry(self.model_key)
         available = self.availability(e.key)
         weights = "random init" if not self.pretrained else f"pretrained weights: {available}"
+        if self.from_scratch:
+            weights = "random init (the approach trains from scratch: no weights loaded)"
         note = ""
-        if self.pretrained and available == "download":
+        if self.pretrained and not self.from_scratch and available == "download":
             note = " · <b>needs internet</b> to download the weights on first use"
         self.info.value = (
-            f"<b>{e.key}</b> · {_cell(e.params, format_count)} params · "
+            f"<b>{e.key}</b> · {_cell(e.params, format_count)} params "
+            "(with the 1000-class ImageNet head) · "
             f"{_cell(e.file_size_mb, lambda v: f'{v:.1f}')} MB · "
             f"{_cell(e.gflops, lambda v: f'{v:.2f}')} GFLOPs · "
             f"acc@1 {_cell(e.acc1, lambda v: f'{v:.1f}')} % · "

@@ -79,6 +79,7 @@ class ResultsPanel(widgets.VBox):
         # plotly.js, and one made while the page loads has been seen to miss updates.
         self.figure: go.FigureWidget | None = None
         placeholder = widgets.HTML("<i>Press Start in step 4: the live results appear here.</i>")
+        self.placeholder = with_classes(placeholder, "tl-results-placeholder")
         self.plot_box = with_classes(widgets.VBox([placeholder]), "tl-results-box")
         self.epoch_slider = with_classes(
             widgets.IntSlider(
@@ -150,12 +151,19 @@ class ResultsPanel(widgets.VBox):
         with sends.figure(self.figure):
             self._draw_curves(history)
 
+    def failed_to_start(self, sends: Sends) -> None:
+        """The run failed while setting up: say so instead of showing empty axes."""
+        text = "<i>The run failed before it started, so there is nothing to plot: see step 4.</i>"
+        sends.set(self.placeholder, value=text)
+        sends.set(self.plot_box, children=(self.placeholder,))
+
     def reset(self, history: RunHistory, sends: Sends) -> None:
         """The run started: a zero matrix and one embedding trace per class."""
         self._shown, self._follow_latest = None, True
         fig = self.figure
         if fig is None:
             return
+        sends.set(self.plot_box, children=(fig,))  # after a run that failed to start
         sends.replace_traces(fig, embedding_traces(history), keep=EMBEDDING_TRACES, row=2, col=2)
         with sends.figure(fig):
             fig.data[CONFUSION_TRACE].update(confusion_data(history)[0])

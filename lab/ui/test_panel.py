@@ -1,8 +1,8 @@
 """Step 7: the final test score, predicting on an uploaded image, exporting the model.
 
 The test score is written by the pump when a run ends. Prediction and export are
-user actions answered on the kernel's main thread; the pump never touches their
-widgets.
+user actions answered on the kernel's main thread; the pump only hides a prediction
+once a new run has trained (it was the old model's).
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ class TestPanel(widgets.VBox):
         # Made on first use: every live plotly figure costs the page a copy of plotly.js.
         self.prediction: go.FigureWidget | None = None
         self.prediction_box = widgets.Box([])
+        self.predict_note = with_classes(widgets.HTML(""), "tl-predict-note")
         self.error = error_box()
         self.export_buttons = []
         for label, kind in EXPORTS:
@@ -118,6 +119,7 @@ class TestPanel(widgets.VBox):
             self.test_acc,
             run_help_line("predict"),
             widgets.HBox([widgets.VBox([self.upload, self.preview]), self.prediction_box]),
+            self.predict_note,
             self.error,
             self.take_home,
             *exports,
@@ -133,6 +135,15 @@ class TestPanel(widgets.VBox):
     def reset(self, sends: Sends) -> None:
         sends.set(self.test_acc, value=self._waiting())
 
+    def model_changed(self, sends: Sends) -> None:
+        """A new run trains: the prediction shown was the previous model's, so hide it."""
+        if self.prediction is None and self.preview.layout.display == "none":
+            return
+        sends.show(self.preview, False)
+        sends.show(self.prediction_box, False)
+        text = "<i>A new model is training: upload an image again to see its prediction.</i>"
+        sends.set(self.predict_note, value=text)
+
     def show_final(self, history: RunHistory, sends: Sends) -> None:
         """The test score of a completed run, or why there is none."""
         final = history.final
@@ -143,6 +154,11 @@ class TestPanel(widgets.VBox):
             )
         elif isinstance(final, RunCompleted):
             text = "The run completed; this data has no test split to score."
+        elif not history.steps:
+            text = (
+                f"The run {history.state} before it trained: predictions and exports "
+                "still use the last trained model, if there is one."
+            )
         else:
             text = (
                 f"The run {history.state} before the test; the model keeps what it learned, "
@@ -180,6 +196,8 @@ class TestPanel(widgets.VBox):
         with self.preview.hold_sync():
             self.preview.value = buffer.getvalue()
         self.preview.layout.display = None
+        self.prediction_box.layout.display = None
+        self.predict_note.value = ""
         if self.prediction is None:
             self.prediction = with_classes(figure_widget(topk_figure()), "tl-predict-plot")
             self.prediction.layout.width = 420

@@ -21,7 +21,7 @@ from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
-from lab.ui.widgets_common import with_classes
+from lab.ui.widgets_common import lr_slider, with_classes
 
 #: Buttons enabled in each state; Start stays enabled so a second click can explain itself.
 ENABLED = {
@@ -51,14 +51,41 @@ def format_eta(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+#: Steps (and seconds) before an ETA is shown: the first steps pay for warm-up.
+ETA_MIN_STEPS, ETA_MIN_S = 10, 2.0
+
+
+def eta_seconds(history: RunHistory) -> float | None:
+    """Seconds left, from the pace of the latest half of the steps; None while estimating.
+
+    The early steps include loading, caching and compiling, so a pace over all steps
+    (or over the last few) jumps; the latter half of the run so far is steady.
+    """
+    steps = history.steps
+    if not steps:
+        return None
+    last = steps[-1]
+    if last.global_step < ETA_MIN_STEPS or last.elapsed_s < ETA_MIN_S:
+        return None
+    first = steps[len(steps) // 2]
+    done = last.global_step - first.global_step
+    if done <= 0:
+        return None
+    pace = (last.elapsed_s - first.elapsed_s) / done
+    return pace * (last.total_steps - last.global_step)
+
+
 def progress_text(history: RunHistory) -> str:
     """``epoch 2/5 · step 13/40 · 512 images/s · ETA 0:12`` for the latest step."""
     if not history.steps:
         return "waiting for the first step…" if history.state == "running" else ""
     step = history.steps[-1]
     total_epochs = history.started.total_epochs if history.started else step.epoch
-    left = step.elapsed_s / step.global_step * (step.total_steps - step.global_step)
-    eta = format_eta(left) if history.state in ("running", "paused") else "—"
+    left = eta_seconds(history)
+    if history.state not in ("running", "paused"):
+        eta = "—"
+    else:
+        eta = "estimating…" if left is None else format_eta(left)
     return (
         f"epoch {step.epoch}/{total_epochs} · step {step.global_step}/{step.total_steps} · "
         f"{step.images_per_s:.0f} images/s · ETA {eta}"
@@ -68,7 +95,8 @@ def progress_text(history: RunHistory) -> str:
 def status_detail(history: RunHistory, preparing: bool) -> str:
     """One line saying what the state means for this run."""
     state, steps = history.state, history.steps
-    where = f"epoch {steps[-1].epoch}, step {steps[-1].step}" if steps else "the start"
+    # The run-wide step, as the progress line counts it (not the step within the epoch).
+    where = f"epoch {steps[-1].epoch}, step {steps[-1].global_step}" if steps else "the start"
     if preparing:
         return "loading the model and data…"
     if state == "running" and history.started:
@@ -133,10 +161,7 @@ class TrainPanel(widgets.VBox):
         self.optimizer_input = widgets.Dropdown(
             options=OPTIMIZERS, description="optimizer", tooltip=run_help("optimizer")
         )
-        self.lr_input = widgets.FloatLogSlider(
-            base=10, min=-6, max=0, step=0.05, description="LR",
-            readout_format=".1e", tooltip=run_help("lr"),
-        )  # fmt: skip
+        self.lr_input = lr_slider("LR", run_help("lr"))
         self.schedule_input = widgets.Dropdown(
             options=SCHEDULES, description="schedule", tooltip=run_help("schedule")
         )
@@ -255,9 +280,10 @@ class TrainPanel(widgets.VBox):
         sends.set(box, value=body)
         sends.show(box, True)
 
-    def clear_notices(self, sends: Sends) -> None:
-        """Hide both message boxes (a new run starts with a clean slate)."""
-        for box in (self.message, self.error):
+    def clear_notices(self, sends: Sends, errors: bool = True) -> None:
+        """Hide both message boxes (a new run starts with a clean slate), or only the
+        ``tl-message`` one when ``errors`` is False."""
+        for box in (self.message, self.error) if errors else (self.message,):
             sends.set(box, value="")
             sends.show(box, False)
 
@@ -268,12 +294,18 @@ class TrainPanel(widgets.VBox):
             self.lr_box.children = [self.lr_figure]
         return self.lr_figure
 
-    def show_lr_result(self, lrs: Any, losses: Any, suggested: float | None, sends: Sends) -> None:
-        """Draw the LR sweep and set the LR to the suggestion."""
+    def show_lr_result(
+        self, lrs: Any, losses: Any, suggested: float | None, sends: Sends
+    ) -> float | None:
+        """Draw the LR sweep; returns the LR to use (the suggestion within the slider's range).
+
+        The caller applies it: the LR is the app's one trait, shown by two sliders.
+        """
         if self.lr_figure is not None:
             with sends.figure(self.lr_figure):
                 apply_trace_data(self.lr_figure, lr_finder_data(lrs, losses, suggested))
             sends.show(self.lr_box, True)
+        chosen = None
         if suggested is None:
             text = "No clear learning rate found: the loss never fell. Keep the current LR."
         else:
@@ -283,9 +315,9 @@ class TrainPanel(widgets.VBox):
             if chosen != suggested:
                 text += f", outside the slider's range: set to {chosen:.1e}"
             text += " (set above)."
-            sends.set(self.lr_input, value=chosen)
         sends.set(self.lr_info, value=text)
         sends.set(self.lr_button, disabled=False, description="Find LR")
+        return chosen
 
     def lr_busy(self, sends: Sends) -> None:
         """The LR finder is running: say so and block a second sweep."""

@@ -142,3 +142,14 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: 
         '<table style="border-collapse:collapse;font-size:90%">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def lr_slider(description: str, tooltip: str) -> widgets.FloatLogSlider:
+    """A learning-rate slider; every LR slider shares this range, step and readout.
+
+    Two sliders with different steps snap one value to two different numbers.
+    """
+    return widgets.FloatLogSlider(
+        base=10, min=-6, max=0, step=0.01, description=description,
+        readout_format=".1e", tooltip=tooltip,
+    )  # fmt: skip

@@ -25,6 +25,7 @@ from lab.plots import (
     thin,
     topk_figure,
 )
+from lab.plots.compare import data_name
 from lab.plots.results import CONFUSION_TRACE, EMBEDDING_TRACES, results_data, results_figure
 
 
@@ -160,3 +161,9 @@ def test_topk_puts_the_best_on_top():
     fig = topk_figure(["a", "b", "c"], [0.7, 0.2, 0.1])
     assert list(fig.data[0].y) == ["c", "b", "a"]
     assert list(fig.data[0].x) == [0.1, 0.2, 0.7]
+
+
+def test_results_table_names_the_data_set_of_each_run():
+    assert data_name({"name": "mnist5k", "path": None}) == "mnist5k"
+    assert data_name({"name": "folder", "path": "/data/uploads/leaves"}) == "folder leaves"
+    assert data_name(None) is None

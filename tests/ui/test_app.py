@@ -113,6 +113,8 @@ def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
     wait_until(lambda: len(app.results_panel.figure.data[0].x) > points, what="more points")
     app.stop()
     wait_until(lambda: status(app) == "stopped", what="stopped")
+    # The refusal was about the run that has now ended: it goes with it.
+    wait_until(lambda: not shown(message), what="the refusal cleared")
     # Every step is drawn (long curves are thinned to a fixed number of points).
     drawn = len(app.results_panel.figure.data[0].x)
     assert drawn == len(thin(first.history.steps, MAX_STEP_POINTS))
@@ -121,6 +123,7 @@ def test_a_second_start_is_refused_and_the_run_goes_on(make_app):
 def test_a_failing_run_shows_its_error_in_the_panel(make_app):
     app = make_app(tiny_factory(fail_after=3))
     app.approach_panel.approach = "scratch"  # train the whole net: no cached features
+    assert app.model_panel.from_scratch and "no weights loaded" in app.model_panel.info.value
     app.start()
     wait_until(lambda: status(app) == "failed", what="failed")
     error = app.train_panel.error
@@ -139,6 +142,22 @@ def test_an_invalid_setting_is_explained_and_nothing_starts(make_app):
     wait_until(lambda: shown(error), what="the error")
     assert "n_per_class=0" in error.value
     assert app.trainer is None and status(app) == "idle"
+    app.data_panel.n_per_class = 20  # the user changes what caused it: the error goes
+    assert not shown(error)
+
+
+def test_a_batch_larger_than_the_training_split_is_refused_before_the_run(make_app):
+    app = make_app(tiny_factory(), batch=64)
+    app.data_panel.split_counts = lambda: {"train": np.array([10, 10]), "val": np.array([2, 2])}
+    assert app.start() is None
+    error = app.train_panel.error
+    assert shown(error) and "batch_size=64" in error.value and "20 training images" in error.value
+    assert "step 4 to 20 or less" in error.value
+    assert app.trainer is None and status(app) == "idle"
+    assert app.compare_panel.runs == {}  # no failed run to compare
+    app.train_panel.batch_size = 16
+    assert not shown(error)
+    assert app.start() is not None
 
 
 def test_config_comes_from_the_panels(make_app):
@@ -174,17 +193,39 @@ def test_confusion_epochs_and_cells_show_their_images(make_app):
     assert gallery.image.layout.display != "none" and gallery.image.value[:4] == b"\x89PNG"
 
 
-def test_lr_finder_plots_and_sets_a_learning_rate(make_app):
+def test_lr_finder_plots_and_sets_a_learning_rate(make_app, comm_log):
     app = make_app(tiny_factory())
-    app.train_panel.lr_button.click()
-    info = app.train_panel.lr_info
+    train, approach = app.train_panel, app.approach_panel
+    began = time.monotonic()
+    train.lr_button.click()
+    info = train.lr_info
     wait_until(lambda: "Suggested" in info.value or "No clear" in info.value, what="LR sweep")
-    assert app.train_panel.lr_box.layout.display != "none"
-    assert len(app.train_panel.lr_figure.data[0].x) > 5
-    if "Suggested" in info.value:
-        suggested = app.train_panel.lr_figure.data[1].x[0]
-        assert app.train_panel.lr == pytest.approx(min(suggested, 1.0))
-        assert app.approach_panel.head_lr == app.train_panel.lr
+    assert "Suggested" in info.value  # the tiny model's seeded sweep always finds one
+    assert train.lr_box.layout.display != "none"
+    assert len(train.lr_figure.data[0].x) > 5
+    suggested = train.lr_figure.data[1].x[0]
+    assert app.lr == pytest.approx(min(suggested, 1.0))
+    # One LR, shown by two sliders with one range, step and readout.
+    assert train.lr == approach.head_lr == app.lr == app.config().lr
+    sliders = (train.lr_input, approach.head_lr_slider)
+    assert sliders[0].value == sliders[1].value == app.lr
+    for name in ("min", "max", "step", "base", "readout_format"):
+        assert getattr(sliders[0], name) == getattr(sliders[1], name), name
+    # The suggestion reached the sliders from the pump thread, like every other output;
+    # the main thread only created the LR plot and put it in its box.
+    created = {train.lr_box.comm.comm_id, train.lr_figure.comm.comm_id}
+    sent = {(m[1], m[3]) for m in comm_log.messages if m[0] >= began}
+    assert {cid for cid, thread in sent if thread != "transfer-lab-pump"} <= created
+    slider_ids = {s.comm.comm_id for s in sliders}
+    assert {(cid, "transfer-lab-pump") for cid in slider_ids} <= sent
+
+
+def test_both_lr_sliders_move_together(make_app):
+    app = make_app(tiny_factory())
+    app.approach_panel.head_lr_slider.value = 0.0059
+    assert app.lr == app.train_panel.lr_input.value == pytest.approx(0.0059)
+    app.train_panel.lr_input.value = 0.02
+    assert app.approach_panel.head_lr == app.lr == pytest.approx(0.02)
 
 
 def test_predict_on_an_uploaded_image(make_app):
@@ -200,6 +241,54 @@ def test_predict_on_an_uploaded_image(make_app):
     assert list(app.test_panel.prediction.data[0].y) == [n for n, _ in top][::-1]
     assert app.test_panel.predict_upload([{"name": "x.txt", "content": b"hello"}]) == []
     assert "not an image" in app.test_panel.error.value
+
+
+def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app):
+    app = make_app(tiny_factory(), epochs=1)
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="completed")
+    trained = app.trainer
+    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    app.train_panel.batch_size = 500  # more than the 64 training images: fails at set-up
+    app.start()
+    wait_until(lambda: status(app) == "failed", what="failed at set-up")
+    assert app.trained_model() is trained and app.trainer is not trained
+    # No half-width empty axes: the results say why there is nothing to plot.
+    results = app.results_panel
+    assert results.plot_box.children == (results.placeholder,)
+    assert "failed before it started" in results.placeholder.value
+    assert "before it trained" in panel.test_acc.value and "last trained model" in (
+        panel.test_acc.value
+    )
+    assert panel.predict_upload([{"name": "x.png", "content": png}]) != []
+    assert not shown(panel.error)
+    app.train_panel.batch_size = 8
+    assert app.start().join(20)
+    wait_until(lambda: status(app) == "completed", what="a good run again")
+    assert results.plot_box.children == (results.figure,)
+
+
+def test_a_new_run_hides_the_old_prediction_and_the_same_file_predicts_again(make_app):
+    app = make_app(tiny_factory(), epochs=1)
+    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    app.start()
+    wait_until(lambda: status(app) == "completed", what="first run")
+    panel.upload.receive([("x.png", png)])
+    assert panel.prediction is not None and panel.prediction_box.layout.display != "none"
+    assert app.start().join(20)
+    wait_until(lambda: not app.pump.pending, what="the events drained")
+    app.pump.drain()  # waits for the batch the pump thread may be applying
+    assert status(app) == "completed"
+    # The bars were the first model's: gone, with a word on why.
+    assert panel.prediction_box.layout.display == "none"
+    assert panel.preview.layout.display == "none"
+    assert "upload an image again" in panel.predict_note.value
+    assert app.trained_model() is app.trainer
+    for _ in range(2):  # the same file, twice: each upload predicts with the new model
+        panel.prediction_box.layout.display = "none"
+        panel.upload.receive([("x.png", png)])
+        assert panel.prediction_box.layout.display != "none"
+    assert panel.predict_note.value == ""
 
 
 def _png(image: Image.Image) -> bytes:

@@ -124,3 +124,22 @@ def test_set_model_lists_the_other_models_groups() -> None:
     assert len(panel.group_toggles) == len(panel.groups)
     assert 1 <= panel.trainable_groups <= len(panel.groups)
     assert panel.trainable_params + panel.frozen_params == sum(p for _, p in panel.groups)
+
+
+def test_from_scratch_shows_one_lr_and_no_backbone_divisor() -> None:
+    panel = ApproachPanel(approach="fine_tuning")
+    assert panel.factor_slider.layout.display is None and not panel.factor_slider.disabled
+    panel.approach = "scratch"
+    assert panel.factor_slider.layout.display == "none" and panel.factor_slider.disabled
+    assert panel.head_lr_slider.description == "LR"
+    assert "every layer" in panel.lr_info.value and "backbone" not in panel.lr_info.value
+    panel.approach = "feature_extraction"
+    assert panel.factor_slider.layout.display == "none"
+    assert panel.head_lr_slider.description == "head LR"
+
+
+def test_the_total_says_why_it_differs_from_the_model_line() -> None:
+    panel = ApproachPanel(num_classes=10)
+    imagenet = catalog.get_entry(panel.model_key).params
+    assert sum(p for _, p in panel.groups) != imagenet
+    assert "10-class head" in panel.counts.value and "1000-class head" in panel.counts.value

@@ -142,3 +142,35 @@ def test_builtin_data_set_loads_offline() -> None:
     assert panel.load(), panel.error.value
     assert panel.num_classes == 10
     assert _chart(panel)["train"] == [5] * 10
+
+
+def test_augmentations_are_chosen_per_data_set_and_shown() -> None:
+    panel = DataPanel(dataset_name="animal_shapes", augment=True)
+    assert "horizontal flip" in panel.augment_list.value
+    panel.dataset_name = "mnist5k"
+    assert "horizontal flip" not in panel.augment_list.value
+    assert "no flips" in panel.augment_list.value and "random crop" in panel.augment_list.value
+    panel.augment = False
+    assert panel.augment_list.value.startswith('<span style="color:#555">off')
+
+
+def test_digit_training_transforms_never_mirror() -> None:
+    from torchvision.transforms import v2
+
+    from lab.core import catalog
+    from lab.core.data import DataSpec, allows_flip, build_transform, prepare
+
+    preproc = catalog.preprocessing(catalog.DEFAULT_MODEL)
+    assert not allows_flip("digits") and allows_flip("animal_shapes")
+    steps = build_transform(preproc, 32, augment=True, flip=False).transforms
+    assert not any(isinstance(s, v2.RandomHorizontalFlip) for s in steps)
+    prepared = prepare(DataSpec(name="digits", n_per_class=2, augment=True), preproc)
+    steps = prepared.train.transform.transforms
+    assert not any(isinstance(s, v2.RandomHorizontalFlip) for s in steps)
+
+
+def test_the_class_chart_legend_stays_clear_of_the_plot_toolbar() -> None:
+    chart = DataPanel().class_chart
+    # plotly's toolbar is drawn top right: the legend sits top left, the title is gone.
+    assert (chart.layout.legend.x, chart.layout.legend.xanchor) == (0, "left")
+    assert chart.layout.title.text is None

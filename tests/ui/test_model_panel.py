@@ -122,3 +122,21 @@ def test_x_axis_toggle_switches_to_gflops(entries: dict[str, catalog.ModelEntry]
     models = panel.scatter.data[0]
     assert list(models.x) == [entries[k].gflops for k in models.customdata]
     assert panel.scatter.layout.xaxis.title.text == "GFLOPs"
+
+
+def test_from_scratch_says_no_weights_are_loaded() -> None:
+    panel = ModelPanel()
+    assert "pretrained weights" in panel.info.value
+    panel.from_scratch = True  # the app links it to the approach
+    assert "pretrained weights" not in panel.info.value
+    assert "from scratch" in panel.info.value and "no weights loaded" in panel.info.value
+
+
+def test_the_model_line_says_its_count_has_the_imagenet_head() -> None:
+    assert "1000-class ImageNet head" in ModelPanel().info.value
+
+
+def test_the_dropdown_is_wide_enough_for_the_longest_name() -> None:
+    panel = ModelPanel()
+    longest = max(len(label) for label, _ in panel.select.options)
+    assert panel.select.layout.width == f"calc({longest}ch + 10em)"

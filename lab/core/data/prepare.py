@@ -10,7 +10,7 @@ from .base import ImageDataset
 from .registry import DEFAULT_DATASET, load_dataset
 from .splits import Splits, check_fractions, check_n_per_class, split_indices
 from .torch_dataset import TorchImageDataset
-from .transforms import PreprocessingLike, build_transform
+from .transforms import PreprocessingLike, allows_flip, build_transform
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ def prepare(
         seed=spec.seed,
         class_names=dataset.class_names,
     )
-    train_tf = build_transform(preproc, spec.image_size, augment=spec.augment, train=True)
+    flip = allows_flip(spec.name)  # digits mirrored are not digits
+    train_tf = build_transform(preproc, spec.image_size, spec.augment, train=True, flip=flip)
     eval_tf = build_transform(preproc, spec.image_size, augment=False, train=False)
     return PreparedData(
         dataset=dataset,

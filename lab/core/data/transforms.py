@@ -94,17 +94,34 @@ def sizes(preproc: PreprocessingLike, image_size: int | None = None) -> tuple[Si
     return max(image_size, round(image_size * ratio)), int(image_size)
 
 
+#: Data sets whose images change meaning when mirrored (digits; letters and text alike).
+NO_FLIP_DATASETS = frozenset({"digits", "mnist5k"})
+
+
+def allows_flip(dataset_name: str) -> bool:
+    """Whether mirroring keeps ``dataset_name``'s images what they are (not for digits)."""
+    return dataset_name not in NO_FLIP_DATASETS
+
+
+def augmentations(dataset_name: str) -> tuple[str, ...]:
+    """The training augmentations :func:`build_transform` applies to ``dataset_name``."""
+    flip = ("horizontal flip",) if allows_flip(dataset_name) else ()
+    return ("random crop", *flip, "rotation ±10°", "colour jitter")
+
+
 def build_transform(
     preproc: PreprocessingLike,
     image_size: int | None = None,
     augment: bool = False,
     train: bool = True,
+    flip: bool = True,
 ) -> v2.Compose:
     """PIL image (any mode) -> normalized float tensor (3, crop, crop).
 
     Evaluation (and training without ``augment``): resize the shorter side, centre crop.
-    Training with ``augment``: random resized crop, horizontal flip, small rotation and
-    colour jitter. ``image_size`` overrides the crop size of ``preproc``.
+    Training with ``augment``: random resized crop, horizontal flip (when ``flip``; see
+    :func:`allows_flip`), small rotation and colour jitter. ``image_size`` overrides the
+    crop size of ``preproc``.
     """
     resize, crop = sizes(preproc, image_size)
     interpolation = _interpolation(preproc)
@@ -112,7 +129,7 @@ def build_transform(
     if train and augment:
         steps += [
             v2.RandomResizedCrop(crop, scale=(0.5, 1.0), interpolation=interpolation),
-            v2.RandomHorizontalFlip(),
+            *([v2.RandomHorizontalFlip()] if flip else []),
             v2.RandomRotation(10, interpolation=InterpolationMode.BILINEAR),
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.02),
         ]
