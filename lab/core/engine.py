@@ -3,7 +3,7 @@
 Event order of a run (``*`` repeats)::
 
     RUN_STARTED
-    ( EPOCH_STARTED  STEP_COMPLETED*  EVALUATION_COMPLETED  [CHECKPOINT_SAVED] )*
+    ( EPOCH_STARTED  [GROUPS_UNFROZEN]  STEP_COMPLETED*  EVALUATION_COMPLETED  [CHECKPOINT_SAVED] )*
     RUN_COMPLETED
 
 ``CHECKPOINT_SAVED`` follows an evaluation whose validation accuracy beat every earlier
@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lab.core import staged
 from lab.core.config import RunConfig
 from lab.core.control import RunControl, StopRequested
 from lab.core.device import DeviceSetup, setup_device
@@ -144,7 +145,7 @@ class Trainer:
             if not self._prepared:
                 check_parts(self._parts, self.config)
                 groups, config = self._parts.groups, self.config
-                apply_approach(groups, config.approach, config.trainable_groups)
+                apply_approach(groups, *staged.initial_groups(config, len(groups)))
                 if backbone_frozen(groups):
                     lock_all_but_head(self._parts.model, self._parts.head)
                 self._prepared = True
@@ -329,8 +330,12 @@ class Trainer:
         self._emit(self._started(parts, loop))
         loop.calibrate_random_init(frozen=True)  # a frozen random backbone, before caching
         best_acc, best_state = -1.0, None
+        plan = staged.groups_per_epoch(self.config, len(parts.groups))
         for epoch in range(1, self.config.epochs + 1):
             self._emit(EpochStarted(epoch, self.config.epochs))
+            if epoch > 1 and plan[epoch - 1] != plan[epoch - 2]:
+                k, before = plan[epoch - 1], plan[epoch - 2]
+                self._emit(staged.unfreeze(loop, parts, self.config, epoch, k, before))
             stats = loop.run_epoch(epoch)
             loop.calibrate_random_init(frozen=False)
             result, embedding = loop.evaluate_val()

@@ -22,6 +22,7 @@ class Event(str, Enum):
     RUN_STARTED = "run_started"
     EPOCH_STARTED = "epoch_started"
     STEP_COMPLETED = "step_completed"
+    GROUPS_UNFROZEN = "groups_unfrozen"
     EVALUATION_COMPLETED = "evaluation_completed"
     CHECKPOINT_SAVED = "checkpoint_saved"
     RUN_PAUSED = "run_paused"
@@ -68,6 +69,21 @@ class EpochStarted(Payload):
     event: ClassVar[Event] = Event.EPOCH_STARTED
     epoch: int
     total_epochs: int
+
+
+@dataclass(frozen=True)
+class GroupsUnfrozen(Payload):
+    """Staged unfreezing: from ``epoch`` on the last ``trainable_groups`` groups train.
+
+    ``groups`` names the groups that began to train now; the counts are after the change.
+    """
+
+    event: ClassVar[Event] = Event.GROUPS_UNFROZEN
+    epoch: int
+    groups: tuple[str, ...]
+    trainable_groups: int
+    trainable_params: int
+    frozen_params: int
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     for cls in (
         events.RunStarted,
         events.EpochStarted,
+        events.GroupsUnfrozen,
         events.StepCompleted,
         events.EvaluationCompleted,
         events.CheckpointSaved,
