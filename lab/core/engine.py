@@ -50,6 +50,7 @@ from lab.core.events import (
     TestMetrics,
     readonly,
 )
+from lab.core.explain import CamMap, grad_cam
 from lab.core.export import export_model
 from lab.core.failures import FailureContext, HandlerError, describe_failure
 from lab.core.finetune import (
@@ -64,7 +65,7 @@ from lab.core.history import RunHistory
 from lab.core.lr_finder import LRFinderResult, find_lr
 from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
 from lab.core.parts import parts_from_modules as _parts_from_modules
-from lab.core.prediction import predict_top_k
+from lab.core.prediction import as_input, predict_top_k
 from lab.core.runs import RunRecorder
 from lab.core.shutdown import watch
 from lab.core.training_loop import TrainingLoop
@@ -241,6 +242,14 @@ class Trainer:
         with self._control.model_lock:
             return predict_top_k(parts.model, image, parts.class_names, parts.transform, k, device)
 
+    def explain(self, image: Any) -> CamMap:
+        """Grad-CAM of one PIL image (or input tensor) for the predicted class."""
+        parts = self.prepare()
+        inputs = as_input(image, parts.transform)
+        with self._control.model_lock:  # the map is drawn on a copy taken here
+            (cam,) = grad_cam(parts.model, parts.groups, inputs)
+        return cam
+
     def find_lr(
         self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100
     ) -> LRFinderResult:
@@ -352,6 +361,8 @@ class Trainer:
                     recall=readonly(result.recall),
                     val_predictions=readonly(result.predictions),
                     embedding=embedding,
+                    val_losses=_readonly_or_none(result.sample_losses),
+                    val_confidence=_readonly_or_none(result.confidence),
                 )
             )
             if result.acc > best_acc:
@@ -408,3 +419,7 @@ class Trainer:
 def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's weights, copied off the device (the best epoch, restored at the end)."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _readonly_or_none(values: Any) -> Any:
+    return None if values is None else readonly(values)

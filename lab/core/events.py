@@ -128,6 +128,8 @@ class EvaluationCompleted(Payload):
     recall: np.ndarray
     val_predictions: np.ndarray  # (n_val,) predicted class per validation item
     embedding: Embedding | None = None
+    val_losses: np.ndarray | None = None  # (n_val,) loss per item: top losses
+    val_confidence: np.ndarray | None = None  # (n_val,) probability of the prediction
 
 
 @dataclass(frozen=True)

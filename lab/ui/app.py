@@ -97,6 +97,7 @@ class TransferLab(widgets.VBox):
         # Step 4 offers the run as plain PyTorch, next to the button that trains it.
         self.train_panel.children = [*self.train_panel.children, self.show_code]
         self.results_panel = ResultsPanel()
+        self.results_panel.gradcam.trainer = lambda: self.trainer
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
