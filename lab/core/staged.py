@@ -42,15 +42,20 @@ def is_staged(config: RunConfig) -> bool:
 def groups_per_epoch(config: RunConfig, n_groups: int) -> list[int]:
     """How many groups (from the end, head included) train in each epoch, first to last."""
     target = sum(trainable_mask(config.approach, n_groups, config.trainable_groups))
-    if not is_staged(config):
-        return [target] * config.epochs
+    freeze = config.freeze_epochs if is_staged(config) else 0
+    return plan_groups(config.epochs, freeze, target, config.gradual)
+
+
+def plan_groups(epochs: int, freeze_epochs: int, target: int, gradual: bool = False) -> list[int]:
+    """Groups training per epoch: 1 (the head) for ``freeze_epochs``, then ``target``
+    (reached one group per epoch when ``gradual``)."""
     plan = []
-    for epoch in range(1, config.epochs + 1):
-        after = epoch - config.freeze_epochs
-        if after <= 0:
+    for epoch in range(1, epochs + 1):
+        after = epoch - freeze_epochs
+        if after <= 0 and freeze_epochs > 0:
             plan.append(1)
         else:
-            plan.append(min(target, 1 + after) if config.gradual else target)
+            plan.append(min(target, 1 + after) if gradual and freeze_epochs > 0 else target)
     return plan
 
 
@@ -75,8 +80,13 @@ class Stage:
 def stages(config: RunConfig, groups: Sequence[GroupLike]) -> list[Stage]:
     """The run's schedule as stages of equal trainable groups, with parameter counts."""
     sizes = [sum(p.numel() for p in group_parameters(g)) for g in groups]
+    return stages_of(groups_per_epoch(config, len(groups)), sizes)
+
+
+def stages_of(plan: Sequence[int], sizes: Sequence[int]) -> list[Stage]:
+    """Consecutive epochs of ``plan`` with equal groups as stages; ``sizes`` per group."""
     out: list[Stage] = []
-    for epoch, k in enumerate(groups_per_epoch(config, len(groups)), start=1):
+    for epoch, k in enumerate(plan, start=1):
         if out and out[-1].groups == k:
             last = out[-1]
             out[-1] = Stage(last.first, epoch, k, last.trainable_params)

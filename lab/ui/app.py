@@ -93,6 +93,7 @@ class TransferLab(widgets.VBox):
         self.data_panel = DataPanel(settings=self.settings)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
+        widgets.dlink((self.train_panel, "epochs"), (self.approach_panel.staged, "epochs"))
         self.show_code = ShowCode(self.config)
         # Step 4 offers the run as plain PyTorch, next to the button that trains it.
         self.train_panel.children = [*self.train_panel.children, self.show_code]
@@ -160,6 +161,7 @@ class TransferLab(widgets.VBox):
             optimizer=train.optimizer,
             lr=train.lr,
             backbone_lr_factor=approach.backbone_lr_factor,
+            **approach.staged_settings(),
             schedule=train.schedule,
             embedding=self.results_panel.embedding,
             runs_dir=self.runs_dir,

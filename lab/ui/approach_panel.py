@@ -16,6 +16,7 @@ from traitlets import Float, Int, TraitError, Unicode, observe, validate
 from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.help_texts import HELP
+from lab.ui.staged_controls import StagedControls
 from lab.ui.widgets_common import format_count, help_line, panel_title, with_classes
 
 APPROACH_LABELS = {
@@ -75,6 +76,7 @@ class ApproachPanel(widgets.VBox):
             help_line("layer_groups"),
             self.group_box,
             self.counts,
+            self.staged,
             widgets.HBox([self.head_lr_slider, self.factor_slider]),
             self.lr_info,
         ]
@@ -136,6 +138,7 @@ class ApproachPanel(widgets.VBox):
         )
         widgets.link((self, "backbone_lr_factor"), (self.factor_slider, "value"))
         self.lr_info = with_classes(widgets.HTML(), "tl-lr-info")
+        self.staged = StagedControls()
 
     # -- rules --------------------------------------------------------------------
     @validate("approach")
@@ -253,6 +256,12 @@ class ApproachPanel(widgets.VBox):
         """(name, parameter count) of each layer group, stem first, head last."""
         return list(self._groups)
 
+    def staged_settings(self) -> dict[str, Any]:
+        """``freeze_epochs`` and ``gradual`` for the run (staged only with fine-tuning)."""
+        staged = self.approach == "fine_tuning" and self.trainable_groups > 1
+        freeze = self.staged.freeze_epochs if staged else 0
+        return {"freeze_epochs": freeze, "gradual": bool(freeze and self.staged.gradual)}
+
     def trainable_mask(self) -> list[bool]:
         """Which groups train with the current approach and ``trainable_groups``."""
         return trainable_mask(self.approach, len(self._groups), self.trainable_groups)
@@ -296,6 +305,9 @@ class ApproachPanel(widgets.VBox):
             self._render_groups()
             self._render_counts()
             self._render_lr()
+            sizes = [p for _, p in self._groups]
+            k = sum(self.trainable_mask())
+            self.staged.render(sizes, k, self.approach == "fine_tuning" and k > 1)
 
     def _render_groups(self) -> None:
         mask = self.trainable_mask()
