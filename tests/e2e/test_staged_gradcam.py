@@ -33,7 +33,7 @@ def dashboard(voila_server_factory: Any, tmp_path_factory: pytest.TempPathFactor
 def test_staged_fine_tune_marks_the_curve_and_gradcam_opens(
     page: Any, dashboard: Any, artifacts_dir: Path, screenshot: Any
 ) -> None:
-    page.goto(dashboard.url)
+    page.goto(dashboard.url, timeout=180_000)  # Voilà runs the notebook before answering
     page.locator(".tl-app").wait_for(timeout=180_000)
     page.locator(".jupyter-widget-Collapse-header", has_text="2 · Data").click()
     page.locator(".tl-n-per-class").first.wait_for(state="visible")
