@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import p1_feature_cache, p2_throughput, probe_check
+from benchmarks import p1_feature_cache, p2_throughput, p6_staged, probe_check
 from benchmarks.common import BenchSettings, context
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -44,8 +44,10 @@ TARGETS: dict[str, tuple[str, Any]] = {
     "p5_tau_gap_linear": ("", None),
     "p5_tau_gap_knn": ("", None),
     "p5_tau_gap_logme": ("", None),
+    "p6_acc_staged": (">= plain", lambda r: r["p6_acc_staged"] >= r["p6_acc_plain"]),
+    "p6_acc_plain": ("", None),
 }
-PARTS = ("p1", "p2", "p5")
+PARTS = ("p1", "p2", "p5", "p6")
 
 
 def table(results: dict[str, Any]) -> str:
@@ -76,6 +78,11 @@ def _measure(parts: list[str], settings: BenchSettings, began: float) -> dict[st
         details["p5"] = p5.pop("details")
         results.update(p5)
         print(f"P5 done after {time.perf_counter() - began:.0f} s", flush=True)
+    if "p6" in parts:
+        p6 = p6_staged.measure(settings)
+        details["p6"] = p6.pop("details")
+        results.update(p6)
+        print(f"P6 done after {time.perf_counter() - began:.0f} s", flush=True)
     return {**results, "details": details}
 
 

@@ -34,6 +34,9 @@ class RunConfig:
     backbone groups train. ``feature_extraction`` always trains the head alone and
     ``scratch`` trains everything from random weights (``pretrained`` is ignored).
     ``backbone_lr_factor`` divides the head's learning rate for trainable backbone groups.
+    ``freeze_epochs`` > 0 (fine-tuning only) makes it staged: the head alone trains for
+    that many of the ``epochs``, then the groups unfreeze (all at once, or one more per
+    epoch with ``gradual``); see :mod:`lab.core.staged`.
     """
 
     model: str = DEFAULT_MODEL
@@ -46,6 +49,8 @@ class RunConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     backbone_lr_factor: float = 10.0
+    freeze_epochs: int = 0
+    gradual: bool = False
     schedule: str = "constant"
     weight_decay: float = 0.0
     seed: int = 0
@@ -151,7 +156,32 @@ def _problems(c: RunConfig) -> list[str]:
         if c.runs_dir is None or isinstance(c.runs_dir, str | Path)
         else f"runs_dir={c.runs_dir!r}: give a folder as a string, or None (nothing saved)",
     ]
-    return [p for p in checks if p is not None]
+    return [p for p in [*checks, _staged_problem(c)] if p is not None]
+
+
+def _staged_problem(c: RunConfig) -> str | None:
+    if isinstance(c.freeze_epochs, bool) or not isinstance(c.freeze_epochs, int):
+        return f"freeze_epochs={c.freeze_epochs!r}: choose a whole number, 0 for no frozen stage"
+    if c.freeze_epochs == 0:
+        return None
+    if c.freeze_epochs < 0:
+        return f"freeze_epochs={c.freeze_epochs}: choose 0 (no frozen stage) or more"
+    if c.approach != "fine_tuning":
+        return (
+            f"freeze_epochs={c.freeze_epochs} needs approach='fine_tuning' "
+            f"(it is {c.approach!r}): choose fine-tuning or set freeze_epochs=0"
+        )
+    if isinstance(c.epochs, int) and c.freeze_epochs >= c.epochs:
+        return (
+            f"freeze_epochs={c.freeze_epochs} leaves no epoch to unfreeze in "
+            f"(epochs={c.epochs}): choose at most {max(c.epochs - 1, 0)} or more epochs"
+        )
+    if isinstance(c.trainable_groups, int) and c.trainable_groups < 2:
+        return (
+            f"trainable_groups={c.trainable_groups} with freeze_epochs: nothing would "
+            "unfreeze; choose 2 or more trainable groups"
+        )
+    return None
 
 
 def _device_problem(device: object) -> str | None:

@@ -3,7 +3,7 @@
 Event order of a run (``*`` repeats)::
 
     RUN_STARTED
-    ( EPOCH_STARTED  STEP_COMPLETED*  EVALUATION_COMPLETED  [CHECKPOINT_SAVED] )*
+    ( EPOCH_STARTED  [GROUPS_UNFROZEN]  STEP_COMPLETED*  EVALUATION_COMPLETED  [CHECKPOINT_SAVED] )*
     RUN_COMPLETED
 
 ``CHECKPOINT_SAVED`` follows an evaluation whose validation accuracy beat every earlier
@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lab.core import staged
 from lab.core.config import RunConfig
 from lab.core.control import RunControl, StopRequested
 from lab.core.device import DeviceSetup, setup_device
@@ -49,6 +50,7 @@ from lab.core.events import (
     TestMetrics,
     readonly,
 )
+from lab.core.explain import CamMap, grad_cam
 from lab.core.export import export_model
 from lab.core.failures import FailureContext, HandlerError, describe_failure
 from lab.core.finetune import (
@@ -64,7 +66,7 @@ from lab.core.lr_finder import LRFinderResult, find_lr
 from lab.core.memory import release_memory
 from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
 from lab.core.parts import parts_from_modules as _parts_from_modules
-from lab.core.prediction import predict_top_k
+from lab.core.prediction import as_input, predict_top_k
 from lab.core.runs import RunRecorder
 from lab.core.shutdown import leaving, watch
 from lab.core.training_loop import TrainingLoop
@@ -145,7 +147,7 @@ class Trainer:
             if not self._prepared:
                 check_parts(self._parts, self.config)
                 groups, config = self._parts.groups, self.config
-                apply_approach(groups, config.approach, config.trainable_groups)
+                apply_approach(groups, *staged.initial_groups(config, len(groups)))
                 if backbone_frozen(groups):
                     lock_all_but_head(self._parts.model, self._parts.head)
                 self._prepared = True
@@ -240,6 +242,14 @@ class Trainer:
         device = self._setup.device if self._setup else next(parts.model.parameters()).device
         with self._control.model_lock:
             return predict_top_k(parts.model, image, parts.class_names, parts.transform, k, device)
+
+    def explain(self, image: Any) -> CamMap:
+        """Grad-CAM of one PIL image (or input tensor) for the predicted class."""
+        parts = self.prepare()
+        inputs = as_input(image, parts.transform)
+        with self._control.model_lock:  # the map is drawn on a copy taken here
+            (cam,) = grad_cam(parts.model, parts.groups, inputs)
+        return cam
 
     def find_lr(
         self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100
@@ -344,8 +354,12 @@ class Trainer:
         self._emit(self._started(parts, loop))
         loop.calibrate_random_init(frozen=True)  # a frozen random backbone, before caching
         best_acc, best_state = -1.0, None
+        plan = staged.groups_per_epoch(self.config, len(parts.groups))
         for epoch in range(1, self.config.epochs + 1):
             self._emit(EpochStarted(epoch, self.config.epochs))
+            if epoch > 1 and plan[epoch - 1] != plan[epoch - 2]:
+                k, before = plan[epoch - 1], plan[epoch - 2]
+                self._emit(staged.unfreeze(loop, parts, self.config, epoch, k, before))
             stats = loop.run_epoch(epoch)
             loop.calibrate_random_init(frozen=False)
             result, embedding = loop.evaluate_val()
@@ -362,6 +376,8 @@ class Trainer:
                     recall=readonly(result.recall),
                     val_predictions=readonly(result.predictions),
                     embedding=embedding,
+                    val_losses=_readonly_or_none(result.sample_losses),
+                    val_confidence=_readonly_or_none(result.confidence),
                 )
             )
             if result.acc > best_acc:
@@ -418,3 +434,7 @@ class Trainer:
 def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's weights, copied off the device (the best epoch, restored at the end)."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _readonly_or_none(values: Any) -> Any:
+    return None if values is None else readonly(values)

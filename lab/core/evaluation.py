@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ class EvalResult:
     predictions: np.ndarray
     labels: np.ndarray
     features: np.ndarray | None  # penultimate features of the kept positions, if asked
+    sample_losses: np.ndarray | None = None  # (n,) cross-entropy of each item
+    confidence: np.ndarray | None = None  # (n,) probability of the predicted class
 
     @property
     def n(self) -> int:
@@ -70,6 +73,8 @@ def evaluate(
     returned in ``keep`` order.
     """
     losses, predictions, labels, kept = [], [], [], []
+    per_item: list[torch.Tensor] = []
+    confidence: list[torch.Tensor] = []
     keep_mask = None if keep is None else torch.as_tensor(keep)
     was_training = module.training
     module.eval()
@@ -80,8 +85,12 @@ def evaluate(
             with lock or contextlib.nullcontext(), setup.autocast():
                 logits = module(inputs.to(setup.device, non_blocking=True)).float()
             targets = targets.to(logits.device)
-            losses.append(F.cross_entropy(logits, targets, reduction="sum"))
-            predictions.append(logits.argmax(dim=1))
+            item_losses = F.cross_entropy(logits, targets, reduction="none")
+            losses.append(item_losses.sum())
+            per_item.append(item_losses)
+            top = logits.softmax(dim=1).max(dim=1)
+            confidence.append(top.values)
+            predictions.append(top.indices)
             labels.append(targets)
             if hook is not None and hook.features is not None and keep_mask is not None:
                 rows = torch.isin(positions, keep_mask)
@@ -90,7 +99,14 @@ def evaluate(
         module.train(was_training)
         if hook is not None:
             hook.remove()
-    return _result(losses, predictions, labels, kept if hook is not None else None, n_classes)
+    result = _result(losses, predictions, labels, kept if hook is not None else None, n_classes)
+    if not per_item:
+        return result
+    return dataclasses.replace(
+        result,
+        sample_losses=torch.cat(per_item).cpu().numpy(),
+        confidence=torch.cat(confidence).cpu().numpy(),
+    )
 
 
 def _result(

@@ -22,6 +22,7 @@ class Event(str, Enum):
     RUN_STARTED = "run_started"
     EPOCH_STARTED = "epoch_started"
     STEP_COMPLETED = "step_completed"
+    GROUPS_UNFROZEN = "groups_unfrozen"
     EVALUATION_COMPLETED = "evaluation_completed"
     CHECKPOINT_SAVED = "checkpoint_saved"
     RUN_PAUSED = "run_paused"
@@ -71,6 +72,21 @@ class EpochStarted(Payload):
 
 
 @dataclass(frozen=True)
+class GroupsUnfrozen(Payload):
+    """Staged unfreezing: from ``epoch`` on the last ``trainable_groups`` groups train.
+
+    ``groups`` names the groups that began to train now; the counts are after the change.
+    """
+
+    event: ClassVar[Event] = Event.GROUPS_UNFROZEN
+    epoch: int
+    groups: tuple[str, ...]
+    trainable_groups: int
+    trainable_params: int
+    frozen_params: int
+
+
+@dataclass(frozen=True)
 class StepCompleted(Payload):
     """One optimizer step. ``epoch`` and ``step`` count from 1."""
 
@@ -112,6 +128,8 @@ class EvaluationCompleted(Payload):
     recall: np.ndarray
     val_predictions: np.ndarray  # (n_val,) predicted class per validation item
     embedding: Embedding | None = None
+    val_losses: np.ndarray | None = None  # (n_val,) loss per item: top losses
+    val_confidence: np.ndarray | None = None  # (n_val,) probability of the prediction
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lab.core.events import (
     CheckpointSaved,
     EvaluationCompleted,
+    GroupsUnfrozen,
     Payload,
     RunCompleted,
     RunFailed,
@@ -36,6 +37,7 @@ class RunHistory:
     steps: list[StepCompleted] = field(default_factory=list)
     evaluations: list[EvaluationCompleted] = field(default_factory=list)
     checkpoints: list[CheckpointSaved] = field(default_factory=list)
+    unfrozen: list[GroupsUnfrozen] = field(default_factory=list)
     state: str = "idle"
     final: RunCompleted | RunStopped | RunFailed | None = None
 
@@ -49,6 +51,8 @@ class RunHistory:
             self.evaluations.append(payload)
         elif isinstance(payload, CheckpointSaved):
             self.checkpoints.append(payload)
+        elif isinstance(payload, GroupsUnfrozen):
+            self.unfrozen.append(payload)
         elif isinstance(payload, RunPaused):
             self.state = "paused"
         elif isinstance(payload, RunResumed):

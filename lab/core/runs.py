@@ -32,6 +32,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     for cls in (
         events.RunStarted,
         events.EpochStarted,
+        events.GroupsUnfrozen,
         events.StepCompleted,
         events.EvaluationCompleted,
         events.CheckpointSaved,

@@ -70,6 +70,8 @@ def render_script(
         "APPROACH": repr(config.approach),
         "TRAINABLE_GROUPS": repr(config.trainable_groups),
         "EPOCHS": repr(config.epochs),
+        "FREEZE_EPOCHS": repr(config.freeze_epochs),
+        "GRADUAL": repr(config.gradual),
         "BATCH_SIZE": repr(config.batch_size),
         "OPTIMIZER": repr(config.optimizer),
         "LR": repr(config.lr),

@@ -6,6 +6,8 @@ The x axis is in epochs for every trace: a step at ``global_step`` sits at
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -57,3 +59,36 @@ def curves_figure(history: RunHistory | None = None, height: int = 320) -> go.Fi
     fig.update_yaxes(title_text="loss", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", range=[0, 1.02], row=1, col=2)
     return fig
+
+
+GREY = "#7f7f7f"
+
+
+def unfreeze_marks(history: RunHistory | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Dotted vertical lines (and labels) where staged unfreezing let more groups train.
+
+    Groups unfrozen at the start of epoch ``e`` train from x = e - 1 on, where that
+    epoch's steps begin. Returns ``(shapes, annotations)`` for the two curve axes.
+    """
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for mark in history.unfrozen if history is not None else []:
+        x = mark.epoch - 1
+        for axis in ("x", "x2"):
+            y = "y" if axis == "x" else "y2"
+            shapes.append(
+                {
+                    "type": "line", "x0": x, "x1": x, "xref": axis, "y0": 0, "y1": 1,
+                    "yref": f"{y} domain", "line": {"dash": "dot", "width": 1.5, "color": GREY},
+                    "name": "tl-unfreeze-mark",
+                }
+            )  # fmt: skip
+        notes.append(
+            {
+                "x": x, "xref": "x", "y": 1, "yref": "y domain", "showarrow": False,
+                "yanchor": "bottom", "xanchor": "left", "font": {"size": 10, "color": "#555555"},
+                "text": f"unfrozen: {mark.trainable_groups} groups train",
+                "name": "tl-unfreeze-note",
+            }
+        )  # fmt: skip
+    return shapes, notes

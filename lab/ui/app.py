@@ -121,10 +121,12 @@ class TransferLab(widgets.VBox):
         self.efficiency_tab = EfficiencyTab(self._probe_data, threaded=self.live)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
+        widgets.dlink((self.train_panel, "epochs"), (self.approach_panel.staged, "epochs"))
         self.show_code = ShowCode(self.config)
         # Step 4 offers the run as plain PyTorch, next to the button that trains it.
         self.train_panel.children = [*self.train_panel.children, self.show_code]
         self.results_panel = ResultsPanel()
+        self.results_panel.gradcam.trainer = lambda: self.trainer
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
@@ -230,6 +232,7 @@ class TransferLab(widgets.VBox):
             optimizer=train.optimizer,
             lr=self.lr,
             backbone_lr_factor=approach.backbone_lr_factor,
+            **approach.staged_settings(),
             schedule=train.schedule,
             embedding=self.results_panel.embedding,
             runs_dir=self.runs_dir,

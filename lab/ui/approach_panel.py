@@ -17,6 +17,7 @@ from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.errors import guard, guarded
 from lab.ui.help_texts import HELP
+from lab.ui.staged_controls import StagedControls
 from lab.ui.widgets_common import (
     error_box,
     format_count,
@@ -84,6 +85,7 @@ class ApproachPanel(widgets.VBox):
             help_line("layer_groups"),
             self.group_box,
             self.counts,
+            self.staged,
             widgets.HBox([self.head_lr_slider, self.factor_slider]),
             self.lr_info,
             self.error,
@@ -135,6 +137,7 @@ class ApproachPanel(widgets.VBox):
         )
         widgets.link((self, "backbone_lr_factor"), (self.factor_slider, "value"))
         self.lr_info = with_classes(widgets.HTML(), "tl-lr-info")
+        self.staged = StagedControls()
 
     # -- rules --------------------------------------------------------------------
     @validate("approach")
@@ -256,6 +259,12 @@ class ApproachPanel(widgets.VBox):
         """(name, parameter count) of each layer group, stem first, head last."""
         return list(self._groups)
 
+    def staged_settings(self) -> dict[str, Any]:
+        """``freeze_epochs`` and ``gradual`` for the run (staged only with fine-tuning)."""
+        staged = self.approach == "fine_tuning" and self.trainable_groups > 1
+        freeze = self.staged.freeze_epochs if staged else 0
+        return {"freeze_epochs": freeze, "gradual": bool(freeze and self.staged.gradual)}
+
     def trainable_mask(self) -> list[bool]:
         """Which groups train with the current approach and ``trainable_groups``."""
         return trainable_mask(self.approach, len(self._groups), self.trainable_groups)
@@ -301,6 +310,9 @@ class ApproachPanel(widgets.VBox):
             self._render_groups()
             self._render_counts()
             self._render_lr()
+            sizes = [p for _, p in self._groups]
+            k = sum(self.trainable_mask())
+            self.staged.render(sizes, k, self.approach == "fine_tuning" and k > 1)
 
     def _render_groups(self) -> None:
         mask = self.trainable_mask()

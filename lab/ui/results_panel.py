@@ -18,12 +18,11 @@ from traitlets import Bool, Int, Unicode, observe, validate
 from lab.core.events import EvaluationCompleted
 from lab.core.history import RunHistory
 from lab.plots import (
-    cell_indices,
     confusion_data,
     curves_data,
     evaluation_at,
-    misclassified_indices,
 )
+from lab.plots.curves import unfreeze_marks
 from lab.plots.embedding import embedding_data
 from lab.plots.results import (
     CONFUSION_TRACE,
@@ -32,15 +31,18 @@ from lab.plots.results import (
     results_figure,
     results_titles,
 )
+from lab.plots.top_losses import RankedItem, ranked_items
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.gallery import MAX_IMAGES, Gallery
+from lab.ui.gradcam_view import GradcamView
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
 from lab.ui.widgets_common import error_box, with_classes
 
 EMBEDDING_METHODS = (("PCA", "pca"), ("t-SNE", "tsne"), ("off", "none"))
+GALLERY_ORDERS = (("top losses", "top_losses"), ("most confident correct", "confident_correct"))
 
 
 class ResultsPanel(widgets.VBox):
@@ -49,6 +51,7 @@ class ResultsPanel(widgets.VBox):
     epoch = Int(0, help="Epoch the confusion matrix and embedding show (0: none yet).")
     normalize = Bool(False, help="Confusion cells as shares of each true class.")
     embedding = Unicode("pca", help="Projection of the next run's embedding: pca, tsne or none.")
+    order = Unicode("top_losses", help="Gallery order: top_losses or confident_correct.")
 
     def __init__(self, post: Callable[[Any], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -70,7 +73,9 @@ class ResultsPanel(widgets.VBox):
             self.plot_box,
             widgets.HBox([self.method_toggle, run_help_line("embedding_method")]),
             run_help_line("gallery"),
+            self.order_toggle,
             self.gallery,
+            self.gradcam,
         ]
         with_classes(self, "tl-panel", "tl-results-panel")
 
@@ -105,6 +110,13 @@ class ResultsPanel(widgets.VBox):
         self.method_toggle.style.button_width = "auto"
         widgets.link((self, "embedding"), (self.method_toggle, "value"))
         self.gallery = Gallery()
+        self.order_toggle = with_classes(
+            widgets.ToggleButtons(options=GALLERY_ORDERS, description="gallery"), "tl-top-losses"
+        )
+        self.order_toggle.style.button_width = "auto"
+        widgets.link((self, "order"), (self.order_toggle, "value"))
+        self.gradcam = GradcamView()
+        self._cell: tuple[int, int] | None = None
 
     def ensure_figure(self) -> go.FigureWidget:
         """Create the live results figure (main thread, when a run starts)."""
@@ -130,6 +142,12 @@ class ResultsPanel(widgets.VBox):
     def _on_epoch_changed(self, change: dict[str, Any]) -> None:
         if change["new"] > 0 and not self._drawing:
             self.post(ShowEpoch(change["new"]))
+
+    @observe("order")
+    @guarded
+    def _on_order_changed(self, change: dict[str, Any]) -> None:
+        cell = self._cell
+        self.post(ShowMisclassified() if cell is None else ShowCell(*cell))
 
     @observe("normalize")
     @guarded
@@ -224,6 +242,12 @@ class ResultsPanel(widgets.VBox):
         assert self.figure is not None
         for trace, data in zip(self.figure.data, curves_data(history), strict=False):
             trace.update(data)
+        shapes, notes = unfreeze_marks(history)
+        layout = self.figure.layout
+        if len(shapes) != len(layout.shapes or ()):
+            titles = [a for a in layout.annotations if a.name != "tl-unfreeze-note"]
+            layout.shapes = shapes
+            layout.annotations = [*titles, *notes]
 
     def _draw_epoch(self, history: RunHistory, evaluation: EvaluationCompleted) -> None:
         assert self.figure is not None
@@ -244,32 +268,40 @@ class ResultsPanel(widgets.VBox):
             annotation.text = text
 
     def show_misclassified(self, history: RunHistory, sends: Sends) -> None:
-        """Gallery of the validation images the shown epoch got wrong."""
+        """Gallery of the shown epoch's mistakes by loss (or its surest correct answers)."""
         evaluation = evaluation_at(history, self.epoch or None)
         if evaluation is None or self.images is None:
             return
-        wrong = misclassified_indices(self.images.labels, evaluation)
-        title = f"Misclassified validation images, epoch {evaluation.epoch}"
-        self._show_items(history, title, wrong, evaluation.val_predictions, sends)
+        self._cell = None
+        items = ranked_items(self.images.labels, evaluation, self.order)
+        what = "Top losses" if self.order == "top_losses" else "Most confident correct"
+        title = f"{what} (predicted/true/probability), epoch {evaluation.epoch}"
+        self._show_items(history, title, items, sends)
 
     def show_cell(self, history: RunHistory, true: int, predicted: int, sends: Sends) -> None:
         """Gallery of the validation images behind confusion cell (``true``, ``predicted``)."""
         evaluation = evaluation_at(history, self.epoch or None)
         if evaluation is None or self.images is None:
             return
+        self._cell = (true, predicted)
         names = history.class_names
-        items = cell_indices(self.images.labels, evaluation, true, predicted)
+        items = ranked_items(self.images.labels, evaluation, self.order, cell=(true, predicted))
         title = f"True {names[true]}, predicted {names[predicted]}, epoch {evaluation.epoch}"
-        self._show_items(history, title, items, evaluation.val_predictions, sends)
+        self._show_items(history, title, items, sends)
 
     def _show_items(
-        self, history: RunHistory, title: str, positions: Any, predictions: Any, sends: Sends
+        self, history: RunHistory, title: str, ranked: list[RankedItem], sends: Sends
     ) -> None:
         assert self.images is not None
         names = history.class_names
-        items = []
-        for k in list(positions)[:MAX_IMAGES]:
-            # ASCII arrow: the default bitmap font of Pillow has no "→".
-            caption = f"{names[self.images.labels[k]]} -> {names[predictions[k]]}"
-            items.append((self.images.image(int(k)), caption))
-        self.gallery.show(title, items, sends, total=len(positions))
+        shown = ranked[:MAX_IMAGES]
+        items = [(self.images.image(r.position), r.caption(names)) for r in shown]
+        self.gallery.show(title, items, sends, total=len(ranked))
+        self.gradcam.offer(
+            self.images,
+            [
+                (f"{i + 1}: {c}", r.position)
+                for i, (r, (_, c)) in enumerate(zip(shown, items, strict=True))
+            ],
+            sends,
+        )

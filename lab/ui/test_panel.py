@@ -24,6 +24,7 @@ from lab.plots import apply_trace_data, topk_data, topk_figure
 from lab.ui.browser_files import FileDrop
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
+from lab.ui.gradcam_view import GradcamView
 from lab.ui.pump import Sends
 from lab.ui.run_help import run_help, run_help_line
 from lab.ui.take_home import TakeHome
@@ -109,6 +110,7 @@ class TestPanel(widgets.VBox):
             self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
         self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
         self.take_home = TakeHome(lambda: self.trainer())
+        self.gradcam = GradcamView(trainer=lambda: self.trainer(), gallery=False)
         exports: list[widgets.Widget] = [run_help_line("export"), widgets.HBox(self.export_buttons)]
         if self.settings.dashboard:
             exports = []
@@ -121,6 +123,7 @@ class TestPanel(widgets.VBox):
             widgets.HBox([widgets.VBox([self.upload, self.preview]), self.prediction_box]),
             self.predict_note,
             self.error,
+            self.gradcam,
             self.take_home,
             *exports,
             self.export_info,
@@ -189,6 +192,7 @@ class TestPanel(widgets.VBox):
     def predict_image(self, image: Image.Image, k: int = 5) -> list[tuple[str, float]]:
         """Top-``k`` predictions of the current model for ``image``, drawn as bars."""
         top = self._usable_trainer().predict(image, k=k)
+        self.gradcam.explain(image)
         thumb = image.copy()
         thumb.thumbnail((160, 160))
         buffer = io.BytesIO()

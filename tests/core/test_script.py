@@ -39,6 +39,7 @@ APPROACHES = {
     "feature_extraction": {"approach": "feature_extraction"},
     "fine_tuning_last_3": {"approach": "fine_tuning", "trainable_groups": 3},
     "scratch": {"approach": "scratch", "lr": 3e-3},
+    "staged_last_3": {"approach": "fine_tuning", "trainable_groups": 3, "freeze_epochs": 1},
 }
 
 

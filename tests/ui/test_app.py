@@ -178,7 +178,7 @@ def test_confusion_epochs_and_cells_show_their_images(make_app):
     wait_until(lambda: status(app) == "completed", what="completed")
     results, history = app.results_panel, app.view.history
     gallery = results.gallery
-    wait_until(lambda: "Misclassified" in gallery.title.value, what="misclassified gallery")
+    wait_until(lambda: "Top losses" in gallery.title.value, what="top-losses gallery")
     results.epoch = 1  # the slider
     title = results.figure.layout.annotations[2]
     wait_until(lambda: "epoch 1" in title.text, what="epoch 1")
