@@ -11,6 +11,7 @@ from typing import Any
 from lab.core.data import DataSpec
 from lab.core.device import DEVICE_CHOICES
 from lab.core.finetune import APPROACHES
+from lab.core.layout import LAYOUTS
 
 #: Model key used when none is given (kept equal to ``catalog.DEFAULT_MODEL``).
 DEFAULT_MODEL = "mobilenet_v2.IMAGENET1K_V1"
@@ -34,6 +35,8 @@ class RunConfig:
     backbone groups train. ``feature_extraction`` always trains the head alone and
     ``scratch`` trains everything from random weights (``pretrained`` is ignored).
     ``backbone_lr_factor`` divides the head's learning rate for trainable backbone groups.
+    ``layout`` is the memory layout of images and convolutions: "auto" measures
+    contiguous against channels_last on this machine and keeps the faster.
     """
 
     model: str = DEFAULT_MODEL
@@ -51,6 +54,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    layout: str = "auto"
     cache_features: bool = True
     embedding: str = "pca"
     embed_n: int = 300
@@ -141,6 +145,7 @@ def _problems(c: RunConfig) -> list[str]:
         _int_at_least("seed", c.seed, 0, "choose a whole number >= 0"),
         _device_problem(c.device),
         _choice("embedding", c.embedding, EMBEDDINGS),
+        _choice("layout", c.layout, LAYOUTS),
         _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
     ]
     return [p for p in checks if p is not None]
