@@ -35,6 +35,7 @@ class RunConfig:
     backbone groups train. ``feature_extraction`` always trains the head alone and
     ``scratch`` trains everything from random weights (``pretrained`` is ignored).
     ``backbone_lr_factor`` divides the head's learning rate for trainable backbone groups.
+    ``cpu_bf16`` turns on bfloat16 autocast on CPUs with native support (with ``amp``).
     ``layout`` is the memory layout of images and convolutions: "auto" measures
     contiguous against channels_last on this machine and keeps the faster.
     """
@@ -54,6 +55,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    cpu_bf16: bool = False
     layout: str = "auto"
     cache_features: bool = True
     embedding: str = "pca"
