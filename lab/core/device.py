@@ -73,7 +73,8 @@ def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = False) -
 
     On a CPU, bfloat16 autocast only with ``cpu_bf16`` and native support
     (:func:`bf16_supported`); off by default, as benchmarks P9 (speed and accuracy of
-    bfloat16 against float32) has been measured on one CPU only. MPS autocast is still patchy across torch releases: float32.
+    bfloat16 against float32) has been measured on one CPU only. MPS autocast is still
+    patchy across torch releases: float32 there.
     """
     device = resolve_device(name)
     if device.type == "cpu":
