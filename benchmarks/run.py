@@ -16,7 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import p1_feature_cache, p2_throughput, p6_staged, probe_check
+from benchmarks import (
+    p1_feature_cache,
+    p2_throughput,
+    p6_staged,
+    p7_feature_run,
+    p8_preload,
+    p9_precision,
+    probe_check,
+)
 from benchmarks.common import BenchSettings, context
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -46,8 +54,19 @@ TARGETS: dict[str, tuple[str, Any]] = {
     "p5_tau_gap_logme": ("", None),
     "p6_acc_staged": (">= plain", lambda r: r["p6_acc_staged"] >= r["p6_acc_plain"]),
     "p6_acc_plain": ("", None),
+    "p7_run_vs_forward": ("<= 1.2", lambda r: r["p7_run_vs_forward"] <= 1.2),
+    "p8_vs_compute": (">= 0.90", lambda r: r["p8_vs_compute"] >= 0.9),
+    "p9_channels_last_speedup": ("", None),
+    "p9_bf16_speedup": ("", None),
+    "p9_acc_bf16": (
+        "= fp32 ± 0.01",
+        lambda r: abs(r["p9_acc_bf16"] - r["p9_acc_fp32"]) <= 0.01,
+    ),
+    "p9_acc_fp32": ("", None),
 }
-PARTS = ("p1", "p2", "p5", "p6")
+PARTS = ("p1", "p2", "p5", "p6", "p7", "p8", "p9")
+#: part -> module with ``measure(settings)`` (P1, P2 and P5 have their own set-up below).
+TIMED = {"p6": p6_staged, "p7": p7_feature_run, "p8": p8_preload, "p9": p9_precision}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -78,11 +97,12 @@ def _measure(parts: list[str], settings: BenchSettings, began: float) -> dict[st
         details["p5"] = p5.pop("details")
         results.update(p5)
         print(f"P5 done after {time.perf_counter() - began:.0f} s", flush=True)
-    if "p6" in parts:
-        p6 = p6_staged.measure(settings)
-        details["p6"] = p6.pop("details")
-        results.update(p6)
-        print(f"P6 done after {time.perf_counter() - began:.0f} s", flush=True)
+    for part, module in TIMED.items():
+        if part in parts:
+            figures = module.measure(settings)
+            details[part] = figures.pop("details")
+            results.update(figures)
+            print(f"{part.upper()} done after {time.perf_counter() - began:.0f} s", flush=True)
     return {**results, "details": details}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from lab.core.data import DataSpec
 from lab.core.device import DEVICE_CHOICES
 from lab.core.finetune import APPROACHES
+from lab.core.layout import LAYOUTS
 
 #: Model key used when none is given (kept equal to ``catalog.DEFAULT_MODEL``).
 DEFAULT_MODEL = "mobilenet_v2.IMAGENET1K_V1"
@@ -37,6 +38,9 @@ class RunConfig:
     ``freeze_epochs`` > 0 (fine-tuning only) makes it staged: the head alone trains for
     that many of the ``epochs``, then the groups unfreeze (all at once, or one more per
     epoch with ``gradual``); see :mod:`lab.core.staged`.
+    ``cpu_bf16`` turns on bfloat16 autocast on CPUs with native support (with ``amp``).
+    ``layout`` is the memory layout of images and convolutions: "auto" measures
+    contiguous against channels_last on this machine and keeps the faster.
     """
 
     model: str = DEFAULT_MODEL
@@ -56,6 +60,8 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    cpu_bf16: bool = False
+    layout: str = "auto"
     cache_features: bool = True
     embedding: str = "pca"
     embed_n: int = 300
@@ -150,6 +156,7 @@ def _problems(c: RunConfig) -> list[str]:
         _int_at_least("seed", c.seed, 0, "choose a whole number >= 0"),
         _device_problem(c.device),
         _choice("embedding", c.embedding, EMBEDDINGS),
+        _choice("layout", c.layout, LAYOUTS),
         _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
         *(_flag(name, getattr(c, name)) for name in ("pretrained", "amp", "cache_features")),
         None

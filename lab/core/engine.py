@@ -257,7 +257,9 @@ class Trainer:
         """Exponential LR sweep on the training data; the model is left as it was."""
         if self._state in ("running", "paused"):
             raise RuntimeError("find_lr(): a run is in progress; stop it or use a new Trainer")
-        setup = self._setup or setup_device(self.config.device, self.config.amp)
+        setup = self._setup or setup_device(
+            self.config.device, self.config.amp, self.config.cpu_bf16
+        )
         return find_lr(self.prepare(), self.config, setup, start_lr, end_lr, num_steps)
 
     def export(self, out_dir: str | Path, formats: Sequence[str] | None = None) -> dict[str, Path]:
@@ -345,7 +347,7 @@ class Trainer:
 
     def _train(self) -> None:
         parts = self.prepare()
-        self._setup = setup_device(self.config.device, self.config.amp)
+        self._setup = setup_device(self.config.device, self.config.amp, self.config.cpu_bf16)
         torch.manual_seed(self.config.seed)  # dropout and other randomness per seed
         loop = self._make_loop(parts, self._setup)
         if self.config.runs_dir:

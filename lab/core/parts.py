@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from lab.core.config import ConfigError, RunConfig
+from lab.core.data.decoded import DecodedImages, decoded
 from lab.core.finetune import GroupLike, default_groups
 from lab.core.prefetch import loader_threads, prefetched_map
 
@@ -130,9 +131,9 @@ def parts_from_config(config: RunConfig) -> TrainingParts:
         model=model,
         head=catalog.head_module(model),
         groups=catalog.layer_groups(model),
-        train=prepared.train,
-        val=prepared.val,
-        test=prepared.test,
+        train=decoded(prepared.train),
+        val=decoded(prepared.val),
+        test=decoded(prepared.test),
         class_names=prepared.class_names,
         transform=data.build_transform(preproc, config.data.image_size, augment=False, train=False),
         preprocessing=preprocessing_dict(preproc, config.data.image_size),
@@ -165,6 +166,15 @@ def load_batches(
     dataset: Dataset[Any], batches: Sequence[torch.Tensor]
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Yield ``(positions, inputs, labels)`` for each batch of positions."""
+    if isinstance(dataset, DecodedImages):
+        # Pixels decoded once and kept; a whole batch is finished at once on the device.
+        def finish(positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            return (positions, *dataset.batch(positions))
+
+        yield from prefetched_map(
+            finish, batches, workers=1 if dataset.complete else loader_threads()
+        )
+        return
     if isinstance(dataset, TensorDataset):
         # Tensors in memory: indexing beats a DataLoader's per-item collate by far.
         inputs, labels = dataset.tensors[0], dataset.tensors[1]

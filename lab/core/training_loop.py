@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 from lab.core.batchnorm import CALIBRATION_IMAGES, batchnorm_layers, recalibrate
 from lab.core.config import RunConfig
 from lab.core.control import RunControl
+from lab.core.data.decoded import DecodedImages
 from lab.core.device import DeviceSetup
 from lab.core.embedding import Projector, fixed_subset
 from lab.core.evaluation import EvalResult, evaluate
@@ -26,6 +28,7 @@ from lab.core.events import Embedding, StepCompleted, readonly
 from lab.core.failures import NonFiniteLoss
 from lab.core.feature_cache import FeatureCache, extract_features
 from lab.core.finetune import backbone_frozen, param_groups
+from lab.core.layout import choose_layout, to_layout
 from lab.core.optim import build_optimizer, build_scheduler
 from lab.core.parts import TrainingParts, index_batches, load_batches
 
@@ -60,6 +63,7 @@ class TrainingLoop:
         self.parts, self.config, self.setup, self.control = parts, config, setup, control
         self.on_step = on_step
         self.model = parts.model.to(setup.device)
+        self.layout = self._place_data(parts, config.layout)
         self.uses_cache = uses_feature_cache(parts, config)
         groups = param_groups(parts.groups, config.lr, config.backbone_divisor, config.weight_decay)
         self.optimizer = build_optimizer(groups, config.optimizer, config.lr)
@@ -82,6 +86,16 @@ class TrainingLoop:
         self._step_lr = config.lr
         self._loss_sum, self._seen = 0.0, 0
         self._correct = torch.zeros((), dtype=torch.long, device=setup.device)
+
+    def _place_data(self, parts: TrainingParts, layout: str) -> str:
+        """Pick the model's memory layout; decoded splits finish batches on the device in it."""
+        sample = parts.train[0][0] if parts.n_train else None
+        shape = tuple(sample.shape) if isinstance(sample, torch.Tensor) else ()
+        chosen = choose_layout(self.model, shape, self.setup, layout)
+        for split in (parts.train, parts.val, parts.test):
+            if isinstance(split, DecodedImages):
+                split.place(self.setup.device, partial(to_layout, layout=chosen))
+        return chosen
 
     def samples_per_epoch(self) -> int:
         """Training images one epoch of this process sees (a share of them under DDP)."""
@@ -148,7 +162,8 @@ class TrainingLoop:
         self, inputs: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         device = self.setup.device
-        return inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        inputs = to_layout(inputs.to(device, non_blocking=True), self.layout)
+        return inputs, labels.to(device, non_blocking=True)
 
     def _train_step(self, module: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         """One optimizer step of ``module`` on a batch; returns the batch's mean loss."""
