@@ -189,9 +189,17 @@ def _probe(args: argparse.Namespace) -> int:
     return 0
 
 
-def dashboard_command(port: int, notebook: str | None = None) -> list[str]:
-    """The Voilà command that serves the dashboard (the same as ``make lab``)."""
-    path = notebook or str(Path(__file__).resolve().parent.parent / "notebooks/dashboard.ipynb")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Preheated kernels waiting for the next visitors (``make lab``'s POOL_SIZE).
+POOL_SIZE = 2
+
+
+def dashboard_command(
+    port: int, notebook: str | None = None, pool_size: int = POOL_SIZE
+) -> list[str]:
+    """The Voilà command that serves the dashboard (the same as ``make lab``); run it in
+    :data:`REPO_ROOT`, where Voilà finds the serving settings of ``voila.json``."""
+    path = notebook or str(REPO_ROOT / "notebooks/dashboard.ipynb")
     return [
         sys.executable,
         "-m",
@@ -201,15 +209,17 @@ def dashboard_command(port: int, notebook: str | None = None) -> list[str]:
         "--no-browser",
         "--Voila.ip=127.0.0.1",
         "--theme=light",
+        f"--pool_size={pool_size}",
     ]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    command = dashboard_command(args.port, args.notebook)
+    notebook = str(Path(args.notebook).resolve()) if args.notebook else None
+    command = dashboard_command(args.port, notebook, args.pool_size)
     if not Path(command[3]).exists():
         raise UsageError(f"notebook {command[3]!r} not found: pass --notebook PATH")
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, cwd=REPO_ROOT)
     except KeyboardInterrupt:
         return 0
 
@@ -257,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the dashboard with Voilà on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--notebook", help="dashboard notebook (default: the lab's own)")
+    serve.add_argument(
+        "--pool-size", type=int, default=POOL_SIZE, help="preheated kernels for the next visitors"
+    )
     serve.set_defaults(run=_serve)
     return parser
 

@@ -114,6 +114,7 @@ def test_serve_runs_what_make_lab_runs():
     command = cli.dashboard_command(8866)
     assert command[1:3] == ["-m", "voila"] and Path(command[3]).is_file()
     recipe = (REPO / "Makefile").read_text().split("\nlab:", 1)[1].split("\n\n", 1)[0]
-    flags = set(re.findall(r"--[\w.-]+(?:=\S+)?", recipe.replace("$(PORT)", "8866")))
+    recipe = recipe.replace("$(PORT)", "8866").replace("$(POOL_SIZE)", str(cli.POOL_SIZE))
+    flags = set(re.findall(r"--[\w.-]+(?:=\S+)?", recipe))
     assert flags == set(command[4:])
     assert json.loads(Path(command[3]).read_text())["cells"]  # a real notebook
