@@ -65,9 +65,13 @@ def _train(args: argparse.Namespace) -> int:
         args.config, runs_dir=args.runs_dir, epochs=args.epochs, device=args.device
     )
     if args.deterministic:
+        import dataclasses
+
         import torch
 
         torch.use_deterministic_algorithms(True)
+        if config.layout == "auto":  # chosen by timing, so it could differ run to run
+            config = dataclasses.replace(config, layout="contiguous")
     context = None
     if distributed.launched_by_torchrun():
         context = distributed.init_distributed(config.device)
@@ -237,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="override the config's epochs")
     train.add_argument("--device", help="override the config's device (cpu, cuda, ...)")
     train.add_argument("--nproc", type=int, default=1, help="processes on this machine (DDP)")
-    train.add_argument("--deterministic", action="store_true", help="deterministic ops only")
+    train.add_argument(
+        "--deterministic", action="store_true", help="deterministic ops and a fixed memory layout"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.set_defaults(run=_train)
 

@@ -82,7 +82,9 @@ def choose_layout(
         was_training = model.training
         model.eval()  # no BatchNorm statistics change while timing
         try:
-            example = torch.randn(PROBE_BATCH, *image_shape, device=setup.device)
+            # Its own generator: timing must not move the run's random draws (dropout).
+            noise = torch.Generator().manual_seed(0)
+            example = torch.randn(PROBE_BATCH, *image_shape, generator=noise).to(setup.device)
             times = {name: _time_layout(model, example, name, setup) for name in _FORMATS}
         finally:
             model.train(was_training)
