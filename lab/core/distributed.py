@@ -142,6 +142,16 @@ class DistributedTrainingLoop(TrainingLoop):
         self.projector = None  # the 2-D embedding is left to single-process runs
         self._wrapped: dict[int, nn.Module] = {}
 
+    def _place_data(self, parts: TrainingParts, layout: str) -> str:
+        """Every rank takes rank 0's layout: DDP needs the same parameter strides on all,
+        and a layout chosen by timing could differ between processes."""
+        chosen = super()._place_data(parts, layout)
+        agreed = [chosen]
+        dist.broadcast_object_list(agreed, src=0)
+        if agreed[0] != chosen:
+            chosen = super()._place_data(parts, agreed[0])
+        return chosen
+
     def samples_per_epoch(self) -> int:
         return self.sampler.num_samples
 
