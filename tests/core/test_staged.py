@@ -51,6 +51,13 @@ def test_head_trains_on_cached_features_then_groups_unfreeze() -> None:
     trainer.on(Event.STEP_COMPLETED, on_step)
     stems: list[torch.Tensor] = []  # the run ends on the best epoch's weights: look before
     trainer.on(Event.EVALUATION_COMPLETED, lambda _p: stems.append(model[0].weight.clone()))
+    lrs: dict[str, float] = {}  # read while the run holds its optimizer (freed at its end)
+
+    def on_evaluation(_payload: object) -> None:
+        groups = trainer._loop.optimizer.param_groups  # type: ignore[union-attr]
+        lrs.update({g["name"]: g["lr"] for g in groups})
+
+    trainer.on(Event.EVALUATION_COMPLETED, on_evaluation)
     trainer.run()
     assert trainer.state == "completed", trainer.history.error
     names = [p.event.value for p in recorder.payloads]
@@ -64,7 +71,6 @@ def test_head_trains_on_cached_features_then_groups_unfreeze() -> None:
     assert torch.equal(stems[0], stem_before) and not torch.equal(stems[2], stem_before)
     assert not is_eval_locked(model[1])
     assert trainer.history.unfrozen == [unfrozen]
-    lrs = {g["name"]: g["lr"] for g in trainer._loop.optimizer.param_groups}  # type: ignore[union-attr]
     assert lrs["stem"] == pytest.approx(lrs["head"] / 10)
 
 
