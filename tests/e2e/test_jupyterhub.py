@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,24 @@ def hub(server_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         LAB_PROXY_API_PORT=str(free_port()),
     )
     server.state = state
+    wait_for_hub_route(server)
     yield server
     server.stop()
+
+
+def wait_for_hub_route(hub: JupyterServer, timeout_s: float = 60.0) -> None:
+    """The proxy listens before the hub has added its route: wait until it answers."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{hub.url}hub/api", timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the hub did not answer {hub.url}hub/api within {timeout_s:.0f} s")
+        time.sleep(0.5)
 
 
 def log_in(browser: Any, hub: JupyterServer, user: str) -> Any:
