@@ -36,11 +36,8 @@ class RunControl:
 
     @property
     def stop_requested(self) -> bool:
+        """Whether a stop was asked for (the run ends at its next checkpoint)."""
         return self._stop.is_set()
-
-    @property
-    def pause_requested(self) -> bool:
-        return not self._go.is_set()
 
     def request_stop(self) -> None:
         """Ask the run to end at its next checkpoint (also wakes a paused run)."""

@@ -30,15 +30,6 @@ def head_path(model: nn.Module) -> str:
     )
 
 
-def num_outputs(model: nn.Module) -> int:
-    """How many classes the model scores."""
-    head = head_module(model)
-    if isinstance(head, nn.Linear):
-        return head.out_features
-    assert isinstance(head, nn.Conv2d)
-    return head.out_channels
-
-
 def _new_head(old: nn.Module, num_classes: int) -> nn.Module:
     weight = old.weight
     assert isinstance(weight, nn.Parameter)

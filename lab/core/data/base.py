@@ -103,10 +103,5 @@ class ArrayImageDataset(ImageDataset):
         super().__init__(name, class_names, labels)
         self.images = images
 
-    @property
-    def image_shape(self) -> tuple[int, ...]:
-        """Shape of one stored image: (H, W) or (H, W, 3)."""
-        return tuple(self.images.shape[1:])
-
     def _load(self, index: int) -> Image.Image:
         return Image.fromarray(self.images[index])
