@@ -41,6 +41,7 @@ __all__ = [
     "preprocessing",
 ]
 
+#: Model key used when none is given (by a run, the panels and the workshop tools).
 DEFAULT_MODEL = "mobilenet_v2.IMAGENET1K_V1"
 
 

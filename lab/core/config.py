@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.core.catalog import DEFAULT_MODEL
 from lab.core.data import DataSpec
 from lab.core.device import DEVICE_CHOICES
-from lab.core.finetune import APPROACHES
+from lab.core.finetune import APPROACHES, backbone_divisor
 from lab.core.layout import LAYOUTS
 
-#: Model key used when none is given (kept equal to ``catalog.DEFAULT_MODEL``).
-DEFAULT_MODEL = "mobilenet_v2.IMAGENET1K_V1"
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle")
 EMBEDDINGS = ("pca", "tsne", "none")
@@ -78,11 +77,8 @@ class RunConfig:
 
     @property
     def backbone_divisor(self) -> float:
-        """Backbone LR = head LR / this: the factor when fine-tuning, 1 otherwise.
-
-        From scratch every layer starts random, so no layer deserves a smaller step.
-        """
-        return self.backbone_lr_factor if self.approach == "fine_tuning" else 1.0
+        """Backbone LR = head LR / this (see :func:`lab.core.finetune.backbone_divisor`)."""
+        return backbone_divisor(self.approach, self.backbone_lr_factor)
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with ``changes`` applied (and validated)."""

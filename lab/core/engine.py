@@ -55,12 +55,12 @@ from lab.core.export import export_model
 from lab.core.failures import FailureContext, HandlerError, describe_failure
 from lab.core.finetune import (
     FreezeSummary,
-    GroupLike,
     apply_approach,
     backbone_frozen,
     lock_all_but_head,
     summarize,
 )
+from lab.core.groups import LayerGroup
 from lab.core.history import RunHistory
 from lab.core.lr_finder import LRFinderResult, find_lr
 from lab.core.memory import release_memory
@@ -115,7 +115,7 @@ class Trainer:
         *,
         config: RunConfig | None = None,
         head: nn.Module | None = None,
-        groups: Sequence[GroupLike] | None = None,
+        groups: Sequence[LayerGroup] | None = None,
         test: DataLike | None = None,
         transform: Callable[[Any], torch.Tensor] | None = None,
     ) -> Trainer:

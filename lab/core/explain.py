@@ -21,7 +21,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from lab.core.finetune import GroupLike
+from lab.core.groups import LayerGroup
 
 Reshape = Callable[[torch.Tensor], torch.Tensor] | None
 
@@ -71,7 +71,7 @@ def _layout(output: Any, head_in: int) -> str | None:
     return None
 
 
-def find_target(model: nn.Module, groups: Sequence[GroupLike], sample: torch.Tensor) -> CamTarget:
+def find_target(model: nn.Module, groups: Sequence[LayerGroup], sample: torch.Tensor) -> CamTarget:
     """The last group before the head whose last module's output is spatial.
 
     ``sample`` is one input batch (any content) used for a dry forward pass.
@@ -102,7 +102,7 @@ def find_target(model: nn.Module, groups: Sequence[GroupLike], sample: torch.Ten
 
 def grad_cam(
     model: nn.Module,
-    groups: Sequence[GroupLike],
+    groups: Sequence[LayerGroup],
     inputs: torch.Tensor,
     targets: Sequence[int] | None = None,
 ) -> list[CamMap]:
@@ -127,25 +127,21 @@ def grad_cam(
     ]
 
 
-def _cpu_twin(model: nn.Module, groups: Sequence[GroupLike]) -> tuple[nn.Module, list[GroupLike]]:
+def _cpu_twin(model: nn.Module, groups: Sequence[LayerGroup]) -> tuple[nn.Module, list[LayerGroup]]:
     """A CPU copy of ``model`` with every parameter trainable, and its groups mapped."""
     memo: dict[int, Any] = {}
     twin = copy.deepcopy(model, memo).cpu().float()
     for param in twin.parameters():
         param.requires_grad_(True)  # frozen layers still pass gradients on to the map
-    mapped: list[GroupLike] = [
-        _MappedGroup(g.name, tuple(memo[id(m)] for m in g.modules)) for g in groups
+    mapped = [
+        LayerGroup(
+            g.name,
+            tuple(memo[id(m)] for m in g.modules),
+            tuple(memo[id(p)] for p in g.extra_parameters),
+        )
+        for g in groups
     ]
     return twin, mapped
-
-
-@dataclass(frozen=True)
-class _MappedGroup:
-    name: str
-    modules: tuple[nn.Module, ...]
-
-    def parameters(self) -> Any:
-        return (p for m in self.modules for p in m.parameters())
 
 
 def central_share(heatmap: np.ndarray) -> float:

@@ -14,60 +14,24 @@ statistics never move and dropout is off. That is what makes cached features val
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MethodType
-from typing import Any, Protocol
+from typing import Any
 
 from torch import nn
+
+from lab.core.groups import LayerGroup
 
 APPROACHES = ("feature_extraction", "fine_tuning", "scratch")
 
 
-class GroupLike(Protocol):
-    """Anything with a name and modules: the catalog's ``LayerGroup`` or :class:`ModuleGroup`."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def modules(self) -> tuple[nn.Module, ...]: ...
-
-    def parameters(self) -> Iterator[nn.Parameter]: ...
-
-
-@dataclass(frozen=True)
-class ModuleGroup:
-    """A named set of modules frozen or trained together (for models outside the catalog)."""
-
-    name: str
-    modules: tuple[nn.Module, ...]
-
-    def parameters(self) -> Iterator[nn.Parameter]:
-        """Every parameter of the group once, even when its modules share one."""
-        seen: set[int] = set()
-        for module in self.modules:
-            for param in module.parameters():
-                if id(param) not in seen:
-                    seen.add(id(param))
-                    yield param
-
-    @property
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-
-def group_parameters(group: GroupLike) -> Iterator[nn.Parameter]:
-    """Every parameter of ``group`` (its modules' and any it owns directly), once."""
-    return group.parameters()
-
-
-def default_groups(model: nn.Module, head: nn.Module) -> list[ModuleGroup]:
+def default_groups(model: nn.Module, head: nn.Module) -> list[LayerGroup]:
     """Two groups for a model outside the catalog: every top-level child but ``head``, then it."""
     backbone = tuple(child for child in model.children() if child is not head)
     if len(backbone) == len(tuple(model.children())):
         raise ValueError("head: pass a direct child of the model (e.g. model[-1] or model.fc)")
-    return [ModuleGroup("backbone", backbone), ModuleGroup("head", (head,))]
+    return [LayerGroup("backbone", backbone), LayerGroup("head", (head,))]
 
 
 def trainable_mask(approach: str, n_groups: int, trainable_groups: int = 1) -> list[bool]:
@@ -113,9 +77,9 @@ def is_eval_locked(module: nn.Module) -> bool:
     return "train" in module.__dict__
 
 
-def freeze(group: GroupLike) -> None:
+def freeze(group: LayerGroup) -> None:
     """No gradients for ``group`` and its modules locked in eval mode."""
-    for param in group_parameters(group):
+    for param in group.parameters():
         param.requires_grad_(False)
     # Lock only modules with nothing trainable below them, so a container that also
     # holds a trainable group (rare, but catalogs nest) still lets that group train.
@@ -125,9 +89,9 @@ def freeze(group: GroupLike) -> None:
                 lock_eval(sub)
 
 
-def make_trainable(group: GroupLike) -> None:
+def make_trainable(group: LayerGroup) -> None:
     """Gradients for every parameter of ``group`` and its modules free to train."""
-    for param in group_parameters(group):
+    for param in group.parameters():
         param.requires_grad_(True)
     for module in group.modules:
         for sub in module.modules():
@@ -135,7 +99,7 @@ def make_trainable(group: GroupLike) -> None:
 
 
 def apply_approach(
-    groups: Sequence[GroupLike], approach: str, trainable_groups: int = 1
+    groups: Sequence[LayerGroup], approach: str, trainable_groups: int = 1
 ) -> list[bool]:
     """Freeze and unfreeze ``groups`` for ``approach``; return the trainable mask."""
     mask = trainable_mask(approach, len(groups), trainable_groups)
@@ -165,13 +129,21 @@ def lock_all_but_head(model: nn.Module, head: nn.Module) -> None:
             lock_eval(module)
 
 
-def backbone_frozen(groups: Sequence[GroupLike]) -> bool:
+def backbone_frozen(groups: Sequence[LayerGroup]) -> bool:
     """True when nothing before the head (the last group) has a trainable parameter."""
-    return not any(p.requires_grad for g in groups[:-1] for p in group_parameters(g))
+    return not any(p.requires_grad for g in groups[:-1] for p in g.parameters())
+
+
+def backbone_divisor(approach: str, backbone_lr_factor: float) -> float:
+    """Backbone LR = head LR / this: ``backbone_lr_factor`` when fine-tuning, 1 otherwise.
+
+    From scratch every layer starts random, so no layer deserves a smaller step.
+    """
+    return backbone_lr_factor if approach == "fine_tuning" else 1.0
 
 
 def group_learning_rates(
-    groups: Sequence[GroupLike], lr: float, backbone_lr_factor: float = 1.0
+    groups: Sequence[LayerGroup], lr: float, backbone_lr_factor: float = 1.0
 ) -> dict[str, float]:
     """Learning rate per group name: ``lr`` for the head, ``lr / factor`` for the rest."""
     if backbone_lr_factor <= 0:
@@ -184,7 +156,7 @@ def group_learning_rates(
 
 
 def param_groups(
-    groups: Sequence[GroupLike],
+    groups: Sequence[LayerGroup],
     lr: float,
     backbone_lr_factor: float = 1.0,
     weight_decay: float = 0.0,
@@ -193,7 +165,7 @@ def param_groups(
     rates = group_learning_rates(groups, lr, backbone_lr_factor)
     out: list[dict[str, Any]] = []
     for group in groups:
-        params = [p for p in group_parameters(group) if p.requires_grad]
+        params = [p for p in group.parameters() if p.requires_grad]
         if params:
             out.append(
                 {
@@ -250,13 +222,13 @@ class FreezeSummary:
 
 
 def summarize(
-    groups: Sequence[GroupLike], lr: float | None = None, backbone_lr_factor: float = 1.0
+    groups: Sequence[LayerGroup], lr: float | None = None, backbone_lr_factor: float = 1.0
 ) -> FreezeSummary:
     """Summarize the current freezing of ``groups`` (LRs shown when ``lr`` is given)."""
     rates = group_learning_rates(groups, lr, backbone_lr_factor) if lr is not None else {}
     rows = []
     for group in groups:
-        params = list(group_parameters(group))
+        params = list(group.parameters())
         trainable = sum(p.numel() for p in params if p.requires_grad)
         rate = rates.get(group.name) if trainable else None
         rows.append(GroupSummary(group.name, sum(p.numel() for p in params), trainable, rate))

@@ -30,7 +30,11 @@ _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 @dataclass(frozen=True, eq=False)
 class LayerGroup:
-    """Modules frozen and unfrozen together, plus parameters owned by no listed module."""
+    """Modules frozen and unfrozen together, plus parameters owned by no listed module.
+
+    The one group type: :func:`layer_groups` makes them for catalog models, and
+    :func:`lab.core.finetune.default_groups` (or the caller) for any other model.
+    """
 
     name: str
     modules: tuple[nn.Module, ...]

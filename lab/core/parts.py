@@ -14,7 +14,8 @@ from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from lab.core.config import ConfigError, RunConfig
 from lab.core.data.decoded import DecodedImages, decoded
-from lab.core.finetune import GroupLike, default_groups
+from lab.core.finetune import default_groups
+from lab.core.groups import LayerGroup
 from lab.core.prefetch import loader_threads, prefetched_map
 
 #: (inputs, labels) tensors or any dataset yielding (tensor, int label) pairs.
@@ -32,7 +33,7 @@ class TrainingParts:
 
     model: nn.Module
     head: nn.Module
-    groups: Sequence[GroupLike]
+    groups: Sequence[LayerGroup]
     train: Dataset[Any]
     val: Dataset[Any]
     test: Dataset[Any] | None
@@ -79,7 +80,7 @@ def parts_from_modules(
     class_names: Sequence[str],
     *,
     head: nn.Module | None = None,
-    groups: Sequence[GroupLike] | None = None,
+    groups: Sequence[LayerGroup] | None = None,
     test: DataLike | None = None,
     transform: Callable[[Any], torch.Tensor] | None = None,
 ) -> TrainingParts:

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from lab.core.batchnorm import batchnorm_layers, recalibrate, tensor_batches
-from lab.core.finetune import GroupLike, apply_approach, param_groups
+from lab.core.finetune import apply_approach, backbone_divisor, param_groups
+from lab.core.groups import LayerGroup
 from lab.core.optim import build_optimizer
 
 
@@ -37,6 +38,28 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator) ->
     return [order[i * size : (i + 1) * size] for i in range(steps)]
 
 
+def _train_steps(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    batch_size: int,
+    seed: int,
+) -> None:
+    """``steps`` cross-entropy steps of ``module`` (in training mode) on shuffled batches."""
+    generator = torch.Generator().manual_seed(seed)
+    device = next(module.parameters()).device
+    module.train()
+    for batch in _batches(len(labels), batch_size, steps, generator):
+        loss = nn.functional.cross_entropy(
+            module(inputs[batch].to(device)), labels[batch].to(device)
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
 def fit_head(
     head: nn.Module,
     features: torch.Tensor,
@@ -47,24 +70,15 @@ def fit_head(
     seed: int = 0,
 ) -> nn.Module:
     """Train ``head`` alone on cached backbone ``features`` (Adam, cross-entropy)."""
-    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
-    head.train()
-    device = next(head.parameters()).device
-    for batch in _batches(len(labels), batch_size, steps, generator):
-        loss = nn.functional.cross_entropy(
-            head(features[batch].to(device)), labels[batch].to(device)
-        )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    _train_steps(head, optimizer, features, labels, steps, batch_size, seed)
     head.eval()
     return head
 
 
 def fit_network(
     model: nn.Module,
-    groups: Sequence[GroupLike],
+    groups: Sequence[LayerGroup],
     approach: str,
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -79,18 +93,9 @@ def fit_network(
     ("scratch": everything; "fine_tuning": the last ``trainable_groups`` groups, the
     backbone at ``lr / backbone_lr_factor``)."""
     apply_approach(groups, approach, trainable_groups)
-    factor = backbone_lr_factor if approach == "fine_tuning" else 1.0
-    optimizer = build_optimizer(param_groups(groups, lr, factor), "adam", lr)
-    generator = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
-    model.train()
-    for batch in _batches(len(labels), batch_size, steps, generator):
-        loss = nn.functional.cross_entropy(
-            model(images[batch].to(device)), labels[batch].to(device)
-        )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    divisor = backbone_divisor(approach, backbone_lr_factor)
+    optimizer = build_optimizer(param_groups(groups, lr, divisor), "adam", lr)
+    _train_steps(model, optimizer, images, labels, steps, batch_size, seed)
     recalibrate_batchnorm(model, images, batch_size)
     model.eval()
     return model

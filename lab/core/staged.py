@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 
 from lab.core.events import GroupsUnfrozen
 from lab.core.finetune import (
-    GroupLike,
     apply_approach,
-    group_parameters,
     param_groups,
     summarize,
     trainable_mask,
     unlock_eval,
 )
+from lab.core.groups import LayerGroup
 from lab.core.optim import build_optimizer, build_scheduler
 
 if TYPE_CHECKING:
@@ -77,9 +76,9 @@ class Stage:
         return f"{span}: {what} ({self.trainable_params:,} trainable)"
 
 
-def stages(config: RunConfig, groups: Sequence[GroupLike]) -> list[Stage]:
+def stages(config: RunConfig, groups: Sequence[LayerGroup]) -> list[Stage]:
     """The run's schedule as stages of equal trainable groups, with parameter counts."""
-    sizes = [sum(p.numel() for p in group_parameters(g)) for g in groups]
+    sizes = [sum(p.numel() for p in g.parameters()) for g in groups]
     return stages_of(groups_per_epoch(config, len(groups)), sizes)
 
 

@@ -16,7 +16,7 @@ from lab.core.efficiency import (
     curve_splits,
     data_efficiency,
 )
-from lab.core.finetune import ModuleGroup
+from lab.core.groups import LayerGroup
 from lab.core.quick_fit import (
     accuracy,
     fit_head,
@@ -96,13 +96,13 @@ def test_fit_head_learns_separable_features() -> None:
     assert accuracy(head, features, labels) == 1.0
 
 
-def tiny_bn_model() -> tuple[nn.Sequential, list[ModuleGroup]]:
+def tiny_bn_model() -> tuple[nn.Sequential, list[LayerGroup]]:
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(4, 2),
     )  # fmt: skip
-    groups = [ModuleGroup("backbone", tuple(model[:5])), ModuleGroup("head", (model[5],))]
+    groups = [LayerGroup("backbone", tuple(model[:5])), LayerGroup("head", (model[5],))]
     return model, groups
 
 

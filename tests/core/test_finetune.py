@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from lab.core.finetune import (
-    ModuleGroup,
     apply_approach,
     backbone_frozen,
     default_groups,
@@ -18,6 +17,7 @@ from lab.core.finetune import (
     summarize,
     trainable_mask,
 )
+from lab.core.groups import LayerGroup
 
 
 def four_layer_model() -> nn.Sequential:
@@ -30,9 +30,9 @@ def four_layer_model() -> nn.Sequential:
     )
 
 
-def groups_of(model: nn.Sequential) -> list[ModuleGroup]:
+def groups_of(model: nn.Sequential) -> list[LayerGroup]:
     names = ["block1", "block2", "block3", "head"]
-    return [ModuleGroup(name, (child,)) for name, child in zip(names, model, strict=True)]
+    return [LayerGroup(name, (child,)) for name, child in zip(names, model, strict=True)]
 
 
 def batchnorms(module: nn.Module) -> list[nn.BatchNorm1d]:

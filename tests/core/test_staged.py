@@ -9,7 +9,8 @@ from tiny_runs import CLASSES, Recorder, tiny_config, tiny_data, tiny_model
 from lab.core.config import ConfigError, RunConfig
 from lab.core.engine import Trainer
 from lab.core.events import Event
-from lab.core.finetune import ModuleGroup, is_eval_locked
+from lab.core.finetune import is_eval_locked
+from lab.core.groups import LayerGroup
 from lab.core.runs import read_history
 from lab.core.staged import groups_per_epoch, stages
 
@@ -17,9 +18,9 @@ from lab.core.staged import groups_per_epoch, stages
 def _trainer(**changes: object) -> tuple[Trainer, torch.nn.Sequential]:
     model = tiny_model()
     groups = [
-        ModuleGroup("stem", (model[0], model[1])),
-        ModuleGroup("block", (model[2],)),
-        ModuleGroup("head", (model[3],)),
+        LayerGroup("stem", (model[0], model[1])),
+        LayerGroup("block", (model[2],)),
+        LayerGroup("head", (model[3],)),
     ]
     values: dict[str, object] = dict(approach="fine_tuning", trainable_groups=3, epochs=3)
     config = tiny_config(**{**values, **changes})

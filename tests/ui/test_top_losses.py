@@ -13,7 +13,7 @@ from ui_helpers import wait_until
 
 from lab.core.config import RunConfig
 from lab.core.engine import Trainer
-from lab.core.finetune import ModuleGroup
+from lab.core.groups import LayerGroup
 from lab.plots.results import CONFUSION_TRACE
 from lab.ui import TransferLab
 
@@ -42,7 +42,7 @@ def conv_factory(config: RunConfig) -> Trainer:
         CLASSES,
         config=settings,
         head=head,
-        groups=[ModuleGroup("conv", (conv,)), ModuleGroup("head", (head,))],
+        groups=[LayerGroup("conv", (conv,)), LayerGroup("head", (head,))],
         transform=lambda image: (
             torch.as_tensor(np.array(image), dtype=torch.float32).permute(2, 0, 1) / 255
         ),
