@@ -33,8 +33,9 @@ from lab.core.device import DeviceSetup
 from lab.core.engine import Trainer
 from lab.core.evaluation import EvalResult, confusion_matrix, precision_recall
 from lab.core.events import Embedding, StepCompleted
+from lab.core.feature_cache import uses_feature_cache
 from lab.core.parts import TrainingParts
-from lab.core.training_loop import EpochStats, TrainingLoop, uses_feature_cache
+from lab.core.training_loop import EpochStats, TrainingLoop
 
 #: Environment variables torchrun sets in every process it starts.
 TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")

@@ -8,12 +8,26 @@ epochs train the head on cached tensors only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from lab.core.device import DeviceSetup
+from lab.core.finetune import backbone_frozen
+
+if TYPE_CHECKING:
+    from lab.core.config import RunConfig
+    from lab.core.parts import TrainingParts
+
+
+def uses_feature_cache(parts: TrainingParts, config: RunConfig) -> bool:
+    """Whether the head trains on cached features: a frozen backbone and fixed inputs.
+
+    The one rule for runs and the LR finder alike: features stay valid only while
+    no backbone parameter trains and every epoch sees the same (unaugmented) images.
+    """
+    return config.cache_features and backbone_frozen(parts.groups) and not parts.augment
 
 
 class FeatureCapture:

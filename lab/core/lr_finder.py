@@ -18,8 +18,8 @@ from torch import nn
 
 from lab.core.config import RunConfig
 from lab.core.device import DeviceSetup
-from lab.core.feature_cache import extract_features
-from lab.core.finetune import backbone_frozen, param_groups
+from lab.core.feature_cache import extract_features, uses_feature_cache
+from lab.core.finetune import param_groups
 from lab.core.optim import build_optimizer
 from lab.core.parts import TrainingParts, index_batches, load_batches
 
@@ -96,7 +96,7 @@ def find_lr(
     groups = param_groups(parts.groups, 1.0, config.backbone_divisor, config.weight_decay)
     ratios = [group["lr"] for group in groups]
     optimizer = build_optimizer(groups, config.optimizer, start_lr)
-    use_cache = config.cache_features and backbone_frozen(parts.groups) and not parts.augment
+    use_cache = uses_feature_cache(parts, config)
     source = _batches(parts, config, setup, use_cache)
     scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.uses_grad_scaler)
     lrs, raw, smooth = [], [], []

@@ -26,8 +26,8 @@ from lab.core.embedding import Projector, fixed_subset
 from lab.core.evaluation import EvalResult, evaluate
 from lab.core.events import Embedding, StepCompleted, readonly
 from lab.core.failures import NonFiniteLoss
-from lab.core.feature_cache import FeatureCache, extract_features
-from lab.core.finetune import backbone_frozen, param_groups
+from lab.core.feature_cache import FeatureCache, extract_features, uses_feature_cache
+from lab.core.finetune import param_groups
 from lab.core.layout import choose_layout, to_layout
 from lab.core.optim import build_optimizer, build_scheduler
 from lab.core.parts import TrainingParts, index_batches, load_batches
@@ -42,11 +42,6 @@ class EpochStats:
     loss: float
     acc: float
     n: int
-
-
-def uses_feature_cache(parts: TrainingParts, config: RunConfig) -> bool:
-    """Whether the head trains on cached features: a frozen backbone and fixed inputs."""
-    return config.cache_features and backbone_frozen(parts.groups) and not parts.augment
 
 
 class TrainingLoop:
