@@ -41,14 +41,18 @@ def readonly(array: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Payload:
-    """Base class: every payload knows its event name."""
+    """Base class: every payload knows its event name (``event``, a class constant)."""
 
     event: ClassVar[Event]
 
 
 @dataclass(frozen=True)
 class RunStarted(Payload):
-    """A run began; sizes let a view lay out its progress bar and axes."""
+    """A run began; sizes let a view lay out its progress bar and axes.
+
+    ``config`` is the run's :meth:`RunConfig.to_dict`; ``run_dir`` is where it saves
+    (None: nothing saved); the parameter counts are for the approach's freezing.
+    """
 
     event: ClassVar[Event] = Event.RUN_STARTED
     run_id: str
@@ -66,6 +70,8 @@ class RunStarted(Payload):
 
 @dataclass(frozen=True)
 class EpochStarted(Payload):
+    """Epoch ``epoch`` (from 1) of ``total_epochs`` begins its training steps."""
+
     event: ClassVar[Event] = Event.EPOCH_STARTED
     epoch: int
     total_epochs: int
@@ -88,7 +94,12 @@ class GroupsUnfrozen(Payload):
 
 @dataclass(frozen=True)
 class StepCompleted(Payload):
-    """One optimizer step. ``epoch`` and ``step`` count from 1."""
+    """One optimizer step. ``epoch`` and ``step`` count from 1.
+
+    ``step`` counts within the epoch, ``global_step`` over the run (of ``total_steps``);
+    ``loss`` is the step's training loss, ``lr`` the head's learning rate, and
+    ``elapsed_s`` the run's training time so far (pauses left out).
+    """
 
     event: ClassVar[Event] = Event.STEP_COMPLETED
     epoch: int
@@ -114,7 +125,11 @@ class Embedding:
 
 @dataclass(frozen=True)
 class EvaluationCompleted(Payload):
-    """Metrics after an epoch; ``confusion[i, j]`` counts true ``i`` predicted ``j``."""
+    """Metrics after an epoch; ``confusion[i, j]`` counts true ``i`` predicted ``j``.
+
+    ``train_*`` average the epoch's steps, ``val_*`` the validation split; precision
+    and recall are per class. The per-item arrays follow the validation split's order.
+    """
 
     event: ClassVar[Event] = Event.EVALUATION_COMPLETED
     epoch: int
@@ -134,6 +149,8 @@ class EvaluationCompleted(Payload):
 
 @dataclass(frozen=True)
 class CheckpointSaved(Payload):
+    """The best weights so far (``val_acc`` after ``epoch``) were written to ``path``."""
+
     event: ClassVar[Event] = Event.CHECKPOINT_SAVED
     epoch: int
     path: str
@@ -141,17 +158,25 @@ class CheckpointSaved(Payload):
 
 
 @dataclass(frozen=True)
-class RunPaused(Payload):
-    event: ClassVar[Event] = Event.RUN_PAUSED
+class RunHeld(Payload):
+    """Base of pause and resume: where the run stood (its last step) when it changed."""
+
     epoch: int
     global_step: int
 
 
 @dataclass(frozen=True)
-class RunResumed(Payload):
+class RunPaused(RunHeld):
+    """The run waits between two steps until it is resumed or stopped."""
+
+    event: ClassVar[Event] = Event.RUN_PAUSED
+
+
+@dataclass(frozen=True)
+class RunResumed(RunHeld):
+    """A paused run goes on training from where it stood."""
+
     event: ClassVar[Event] = Event.RUN_RESUMED
-    epoch: int
-    global_step: int
 
 
 @dataclass(frozen=True)
@@ -166,6 +191,11 @@ class TestMetrics:
 
 @dataclass(frozen=True)
 class RunStopped(Payload):
+    """The run ended early, between steps; what it learned so far is kept.
+
+    ``reason`` says why in words (``Trainer.stop(reason)``; "stopped by user" by default).
+    """
+
     event: ClassVar[Event] = Event.RUN_STOPPED
     epoch: int
     global_step: int
@@ -174,6 +204,8 @@ class RunStopped(Payload):
 
 @dataclass(frozen=True)
 class RunCompleted(Payload):
+    """The run trained every epoch; ``test`` holds the test split's score (if it has one)."""
+
     event: ClassVar[Event] = Event.RUN_COMPLETED
     epoch: int
     global_step: int
@@ -183,7 +215,10 @@ class RunCompleted(Payload):
 
 @dataclass(frozen=True)
 class RunFailed(Payload):
-    """The run ended on an error; ``message`` is meant for people, not logs."""
+    """The run ended on an error; ``message`` is meant for people, not logs.
+
+    ``error_type`` names the exception's class; ``epoch`` and ``global_step`` say where.
+    """
 
     event: ClassVar[Event] = Event.RUN_FAILED
     epoch: int
