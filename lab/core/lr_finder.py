@@ -93,44 +93,14 @@ def find_lr(
     model = parts.model.to(setup.device)
     saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
     was_training = model.training
-    groups = param_groups(parts.groups, 1.0, config.backbone_divisor, config.weight_decay)
-    ratios = [group["lr"] for group in groups]
-    optimizer = build_optimizer(groups, config.optimizer, start_lr)
-    use_cache = uses_feature_cache(parts, config)
-    source = _batches(parts, config, setup, use_cache)
-    scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.uses_grad_scaler)
-    lrs, raw, smooth = [], [], []
-    average, best, diverged = 0.0, math.inf, False
+    schedule = [start_lr * (end_lr / start_lr) ** (i / (num_steps - 1)) for i in range(num_steps)]
     model.train()
     try:
-        for i in range(num_steps):
-            lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
-            for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
-                group["lr"] = lr * ratio
-            module, inputs, labels = next(source)
-            with setup.autocast():
-                loss = F.cross_entropy(module(inputs), labels)
-            value = loss.item()
-            if not math.isfinite(value):
-                diverged = True
-                break
-            average = SMOOTHING * average + (1 - SMOOTHING) * value
-            smoothed = average / (1 - SMOOTHING ** (i + 1))  # remove the bias towards 0
-            lrs.append(lr)
-            raw.append(value)
-            smooth.append(smoothed)
-            best = min(best, smoothed)
-            if smoothed > DIVERGENCE * best:
-                diverged = True
-                break
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+        raw, smooth, diverged = _sweep(parts, config, setup, schedule)
     finally:
         model.load_state_dict(saved)
         model.train(was_training)
-    lr_array, smooth_array = np.asarray(lrs), np.asarray(smooth)
+    lr_array, smooth_array = np.asarray(schedule[: len(smooth)]), np.asarray(smooth)
     return LRFinderResult(
         lrs=lr_array,
         losses=smooth_array,
@@ -138,3 +108,41 @@ def find_lr(
         suggested_lr=suggest_lr(lr_array, smooth_array),
         diverged=diverged,
     )
+
+
+def _sweep(
+    parts: TrainingParts, config: RunConfig, setup: DeviceSetup, schedule: list[float]
+) -> tuple[list[float], list[float], bool]:
+    """One training step at each head LR of ``schedule``, until the loss explodes.
+
+    Returns the raw and the smoothed loss of each step taken, and whether it exploded.
+    """
+    groups = param_groups(parts.groups, 1.0, config.backbone_divisor, config.weight_decay)
+    ratios = [group["lr"] for group in groups]
+    optimizer = build_optimizer(groups, config.optimizer, schedule[0])
+    source = _batches(parts, config, setup, uses_feature_cache(parts, config))
+    scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.uses_grad_scaler)
+    raw: list[float] = []
+    smooth: list[float] = []
+    average, best = 0.0, math.inf
+    for i, lr in enumerate(schedule):
+        for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
+            group["lr"] = lr * ratio
+        module, inputs, labels = next(source)
+        with setup.autocast():
+            loss = F.cross_entropy(module(inputs), labels)
+        value = loss.item()
+        if not math.isfinite(value):
+            return raw, smooth, True
+        average = SMOOTHING * average + (1 - SMOOTHING) * value
+        smoothed = average / (1 - SMOOTHING ** (i + 1))  # remove the bias towards 0
+        raw.append(value)
+        smooth.append(smoothed)
+        best = min(best, smoothed)
+        if smoothed > DIVERGENCE * best:
+            return raw, smooth, True
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return raw, smooth, False
