@@ -16,7 +16,7 @@ from traitlets import Float, Int, TraitError, Unicode, observe, validate
 from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.errors import guard, guarded
-from lab.ui.help_texts import HELP
+from lab.ui.help_texts import help_text
 from lab.ui.staged_controls import StagedControls
 from lab.ui.widgets_common import (
     error_box,
@@ -99,7 +99,7 @@ class ApproachPanel(widgets.VBox):
         self.approach_toggle = with_classes(
             widgets.ToggleButtons(
                 options=[(APPROACH_LABELS[a], a) for a in APPROACHES],
-                tooltips=[HELP[a] for a in APPROACHES],
+                tooltips=[help_text(a) for a in APPROACHES],
             ),
             "tl-approach-toggle",
         )
@@ -110,7 +110,7 @@ class ApproachPanel(widgets.VBox):
                 min=1,
                 max=max(self.trainable_groups, 1),
                 description="train last k",
-                tooltip=HELP["trainable_groups"],
+                tooltip=help_text("trainable_groups"),
             ),
             "tl-trainable-groups",
         )
@@ -120,8 +120,8 @@ class ApproachPanel(widgets.VBox):
         )
         self.group_toggles: list[widgets.ToggleButton] = []
         self.counts = with_classes(widgets.HTML(), "tl-param-counts")
-        self.counts.tooltip = HELP["param_counts"]
-        self.head_lr_slider = with_classes(lr_slider("head LR", HELP["head_lr"]), "tl-head-lr")
+        self.counts.tooltip = help_text("param_counts")
+        self.head_lr_slider = with_classes(lr_slider("head LR", help_text("head_lr")), "tl-head-lr")
         widgets.link((self, "head_lr"), (self.head_lr_slider, "value"))
         self.factor_slider = with_classes(
             widgets.FloatLogSlider(
@@ -131,7 +131,7 @@ class ApproachPanel(widgets.VBox):
                 step=0.25,
                 description="backbone ÷",
                 readout_format=".3g",
-                tooltip=HELP["backbone_lr_factor"],
+                tooltip=help_text("backbone_lr_factor"),
             ),
             "tl-backbone-lr-factor",
         )
@@ -277,7 +277,7 @@ class ApproachPanel(widgets.VBox):
         for i, (name, params) in enumerate(self._groups):
             toggle = widgets.ToggleButton(
                 description=f"{name} · {format_count(params)}",
-                tooltip=HELP["head"] if i == n - 1 else HELP["layer_groups"],
+                tooltip=help_text("head") if i == n - 1 else help_text("layer_groups"),
                 layout=widgets.Layout(width="auto"),
             )
             with_classes(toggle, "tl-group-toggle", f"tl-group-{_css_name(name)}")

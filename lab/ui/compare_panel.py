@@ -16,8 +16,7 @@ from lab.plots import RESULT_COLUMNS, compare_figure, results_table
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.pump import Sends
-from lab.ui.run_help import run_help_line
-from lab.ui.widgets_common import error_box, html_table, with_classes
+from lab.ui.widgets_common import error_box, help_line, html_table, with_classes
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class ComparePanel(widgets.VBox):
         self.children = [
             plotly_loader(),
             with_classes(widgets.HTML("<h3>6 · Compare runs</h3>"), "tl-panel-title"),
-            run_help_line("compare"),
+            help_line("compare"),
             widgets.HBox([self.select, self.load_button]),
             self.info,
             self.error,

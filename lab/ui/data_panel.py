@@ -28,18 +28,18 @@ from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
 from lab.ui.errors import guard, guarded
-from lab.ui.figures import plotly_loader, split_chart
-from lab.ui.help_texts import HELP
+from lab.ui.figures import plotly_loader, split_chart, sync_figure
+from lab.ui.help_texts import help_text
 from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
     clear_error,
     error_box,
     help_line,
     image_grid_png,
+    note_html,
     panel_title,
     show_error,
     show_png,
-    sync_figure,
     with_classes,
 )
 
@@ -111,7 +111,7 @@ class DataPanel(widgets.VBox):
     def _build_controls(self) -> None:
         self.dataset_select = with_classes(
             widgets.Dropdown(
-                options=dataset_options(), description="data set", tooltip=HELP["dataset"]
+                options=dataset_options(), description="data set", tooltip=help_text("dataset")
             ),
             "tl-dataset-select",
         )
@@ -121,17 +121,17 @@ class DataPanel(widgets.VBox):
             widgets.Text(
                 placeholder="folder name" if dashboard else "/path/to/folder",
                 description="path",
-                tooltip=HELP["folder"],
+                tooltip=help_text("folder"),
             ),
             "tl-folder-path",
         )
         self.roots_note = with_classes(
-            widgets.HTML(f'<span style="color:#666">{self.sources.roots_note()}</span>'),
+            widgets.HTML(note_html(self.sources.roots_note(), 100)),
             "tl-data-roots",
         )
         widgets.link((self, "path"), (self.path_text, "value"))
         self.load_button = with_classes(
-            widgets.Button(description="Load & preview", icon="eye", tooltip=HELP["load"]),
+            widgets.Button(description="Load & preview", icon="eye", tooltip=help_text("load")),
             "tl-load-button",
         )
         self.load_button.on_click(guard(self, lambda _: self.load()))
@@ -142,7 +142,7 @@ class DataPanel(widgets.VBox):
                 min=1,
                 max=max(self.n_per_class, 500),
                 description="n per class",
-                tooltip=HELP["n_per_class"],
+                tooltip=help_text("n_per_class"),
                 continuous_update=False,
             ),
             "tl-n-per-class",
@@ -155,17 +155,17 @@ class DataPanel(widgets.VBox):
             widgets.Dropdown(
                 options=[("model's own", 0)] + [(f"{n} px", n) for n in IMAGE_SIZES],
                 description="image size",
-                tooltip=HELP["image_size"],
+                tooltip=help_text("image_size"),
             ),
             "tl-image-size",
         )
         widgets.link((self, "image_size"), (self.size_select, "value"))
         self.split_sizes = with_classes(widgets.HTML(), "tl-split-sizes")
-        self.split_sizes.tooltip = HELP["splits"]
+        self.split_sizes.tooltip = help_text("splits")
         self.preview = with_classes(widgets.Image(format="png"), "tl-preview")
         self.preview.layout.display = "none"
         self.augment_check = with_classes(
-            widgets.Checkbox(description="augment training images", tooltip=HELP["augment"]),
+            widgets.Checkbox(description="augment training images", tooltip=help_text("augment")),
             "tl-augment",
         )
         widgets.link((self, "augment"), (self.augment_check, "value"))
@@ -179,7 +179,7 @@ class DataPanel(widgets.VBox):
             max=upper,
             step=0.05,
             description=label,
-            tooltip=HELP[trait],
+            tooltip=help_text(trait),
             continuous_update=False,
             readout_format=".2f",
         )

@@ -7,7 +7,6 @@ the figure through the pump, so the curve grows while it is measured.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,13 +22,8 @@ from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.pump import Sends
-from lab.ui.widgets_common import clear_error, error_box, show_error, sync_figure, with_classes
+from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 
-CURVE_HELP = (
-    "Test accuracy against the number of labelled images per class, for pretrained "
-    "features and for the same network trained from scratch; the band is the spread "
-    "over seeds."
-)
 SIZES = [("64 px", 64), ("96 px", 96), ("128 px", 128)]
 
 #: Which data the curve uses: a loaded data set, or a data set name.
@@ -105,10 +99,9 @@ class EfficiencyTab(widgets.VBox):
         )
         self.run_button.on_click(guard(self, lambda _b: self.measure()))
         self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
-        help_text = f'<span style="color:#666;font-size:90%">{html.escape(CURVE_HELP)}</span>'
         super().__init__(
             [
-                widgets.HTML(help_text),
+                help_line("curve"),
                 widgets.HBox(
                     [
                         widgets.VBox([self.model, self.sizes]),
@@ -195,7 +188,6 @@ class EfficiencyTab(widgets.VBox):
         with sends.figure(self.figure):
             apply_trace_data(self.figure, efficiency_data(result, arms))
             self.figure.update_xaxes(tickvals=list(result.spec.sizes))
-        sync_figure(self.figure)
         sends.set(self.progress, max=progress.total, value=len(result.points))
         if progress.done:
             self.last_result = result

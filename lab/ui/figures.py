@@ -11,6 +11,7 @@ show without waiting for it.
 
 from __future__ import annotations
 
+import copy
 import functools
 import pathlib
 import re
@@ -21,8 +22,6 @@ import anywidget
 import ipywidgets as widgets
 import plotly.basewidget
 import plotly.graph_objects as go
-
-from lab.ui.widgets_common import sync_figure
 
 _BUNDLE = pathlib.Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
 _EXPORT = re.compile(r"export\s*\{(\w+) as FigureModel,(\w+) as FigureView,(\w+) as default\}")
@@ -138,6 +137,29 @@ def plotly_loader() -> widgets.Box:
 
     box.children = (_PageReady(load_bundle),)
     return box
+
+
+def sync_figure(fig: go.FigureWidget) -> int:
+    """Copy a FigureWidget's current data and layout into its synced state traits.
+
+    Plotly sends in-place changes as deltas that only views alive at that moment apply.
+    A view created later (a tab shown for the first time, Voilà connecting after the
+    notebook ran, a reloaded page) draws from ``_widget_data`` / ``_widget_layout``,
+    which plotly fills only at construction; keeping them current makes late views show
+    the figure as it is. Call after each batch of updates (``Sends.figure`` does).
+    Returns the messages sent: one per trait that changed.
+    """
+    sent = 0
+    for trait, current in (("_widget_data", fig._data), ("_widget_layout", fig._layout)):
+        value = copy.deepcopy(current)
+        try:
+            same = bool(value == getattr(fig, trait))
+        except (TypeError, ValueError):  # arrays inside: compare fails, send anyway
+            same = False
+        if not same:
+            setattr(fig, trait, value)
+            sent += 1
+    return sent
 
 
 def figure_widget(data: Any = None, **kwargs: Any) -> go.FigureWidget:

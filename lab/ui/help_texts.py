@@ -1,4 +1,4 @@
-"""One-sentence explanations of each concept, shown as tooltips and help lines.
+"""Explanations of each concept, shown as tooltips and help lines: the one registry.
 
 Written for workshops: each entry should make sense to someone who has trained a
 model once but never done transfer learning.
@@ -119,6 +119,105 @@ HELP: dict[str, str] = {
     "backbone_lr_factor": (
         "Unfrozen backbone blocks learn at the head LR divided by this factor, so the "
         "pretrained features change gently (1 = same LR as the head)."
+    ),
+    # Training, results and test
+    "epochs": (
+        "One epoch is one pass over every training image; more epochs, more learning "
+        "(and more risk of memorising)."
+    ),
+    "batch_size": (
+        "Images the model looks at before each weight update; larger batches are "
+        "smoother but need more memory."
+    ),
+    "optimizer": (
+        "The rule that turns gradients into weight updates: Adam adapts its steps "
+        "per weight, SGD takes plain steps."
+    ),
+    "lr": (
+        "Learning rate: the size of each update step; too high and the loss explodes, too "
+        "low and nothing moves."
+    ),
+    "lr_finder": (
+        "Try learning rates from tiny to huge for a few steps and plot the loss; a "
+        "good LR sits where the loss falls fastest."
+    ),
+    "schedule": (
+        "How the learning rate changes during training: constant, cosine decay, or "
+        "one warm-up-then-decay cycle."
+    ),
+    "controls": (
+        "Start a run, pause and resume it, or stop it; a stopped run keeps "
+        "everything it learned so far."
+    ),
+    "progress": (
+        "Steps done out of all steps, with training speed in images per second and "
+        "the estimated time left."
+    ),
+    "curves": (
+        "Loss should fall and accuracy rise; a validation curve that turns away from "
+        "the training curve means overfitting."
+    ),
+    "confusion": (
+        "Rows are true classes, columns the model's guesses: the diagonal is right, "
+        "everything else shows which classes get mixed up. Click a cell to see its images."
+    ),
+    "epoch": "Which epoch's evaluation the confusion matrix and the embedding show.",
+    "gallery": (
+        "Validation images the model got wrong (or those of the clicked cell), "
+        "with the true and the predicted class."
+    ),
+    "embedding": (
+        "Each dot is a validation image placed by the model's features; classes "
+        "that form separate clusters are easy to tell apart. Crosses are mistakes."
+    ),
+    "embedding_method": (
+        "PCA is a fast linear projection fitted once per run; t-SNE keeps "
+        "neighbours together but is slower. Applies to the next run."
+    ),
+    "compare": (
+        "Runs of this session side by side, e.g. from scratch vs feature extraction vs fine-tuning."
+    ),
+    "test": (
+        "Accuracy on the test images, which were held back from training and from "
+        "choosing settings: the honest final score."
+    ),
+    "predict": "Upload any image and see the five classes the trained model finds most likely.",
+    "export": (
+        "Save the trained model as a state dict with its class names and preprocessing, "
+        "or as TorchScript that runs without this lab."
+    ),
+    # Workshop tools
+    "rank": (
+        "Before training anything: how well each backbone's frozen features separate the "
+        "classes of your data, scored on a small sample of your training images "
+        "(cross-validated accuracy of a linear probe; k-NN and LogME beside it). A higher "
+        "score predicts a better run with that backbone. It is an estimate from a few "
+        "images: each score has a 90% interval, and models whose intervals overlap are one "
+        "group this sample cannot tell apart. The random-init twin shows what pretraining "
+        "adds. Click a model's row to choose it."
+    ),
+    "probe": (
+        "The probe scores each backbone's frozen features on a small sample of your data "
+        "before any training: cross-validated linear probe and k-NN accuracy, and LogME "
+        "evidence (no fitting). Each score has a 90% interval; models whose intervals "
+        "overlap are shown as one group that this sample cannot tell apart. A random-init "
+        "twin has its BatchNorm statistics recomputed on the training images before its "
+        "features are taken, exactly as a run with a frozen random backbone or from scratch "
+        "is evaluated."
+    ),
+    "curve": (
+        "Test accuracy against the number of labelled images per class, for pretrained "
+        "features and for the same network trained from scratch; the band is the spread "
+        "over seeds."
+    ),
+    "upload": (
+        "Upload a zip with one folder of images per class (cat/1.jpg, dog/2.jpg, ...), or add "
+        "classes by name and upload images into each. Then press Load & preview."
+    ),
+    "take_home": (
+        "Take it home: each button downloads a file in your browser. The state dict holds "
+        "the weights with class names and preprocessing; TorchScript and ONNX run without "
+        "this lab."
     ),
 }
 

@@ -21,7 +21,7 @@ from lab.ui.figures import PageReady
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import Sends
-from lab.ui.widgets_common import with_classes
+from lab.ui.widgets_common import note_html, with_classes
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class LatencyControl(widgets.HBox):
         self.button.disabled = busy
 
     def _say(self, text: str) -> None:
-        self.status.value = f'<span style="color:#666;font-size:90%">{html.escape(text)}</span>'
+        self.status.value = note_html(html.escape(text))
 
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()

@@ -18,15 +18,14 @@ from lab.core import catalog
 from lab.core.settings import LabSettings, current
 from lab.plots.pareto import pareto_front
 from lab.ui.errors import guard, guarded
-from lab.ui.figures import figure_widget, plotly_loader
-from lab.ui.help_texts import HELP
+from lab.ui.figures import figure_widget, plotly_loader, sync_figure
+from lab.ui.help_texts import help_text
 from lab.ui.widgets_common import (
     error_box,
     format_count,
     help_line,
     html_table,
     panel_title,
-    sync_figure,
     with_classes,
 )
 
@@ -126,11 +125,11 @@ class ModelPanel(widgets.VBox):
         if self.max_size_mb > high:
             self.max_size_mb = high
         self.select = with_classes(
-            widgets.Dropdown(description="model", tooltip=HELP["model"]), "tl-model-select"
+            widgets.Dropdown(description="model", tooltip=help_text("model")), "tl-model-select"
         )
         self.select.observe(guard(self, self._on_select_changed), "value")
         self.random_init = with_classes(
-            widgets.ToggleButton(description="random init", tooltip=HELP["random_init"]),
+            widgets.ToggleButton(description="random init", tooltip=help_text("random_init")),
             "tl-random-init",
         )
         widgets.link(
@@ -140,7 +139,7 @@ class ModelPanel(widgets.VBox):
         )
         self.info = with_classes(widgets.HTML(), "tl-model-info")
         self.offline_check = with_classes(
-            widgets.Checkbox(description="usable offline only", tooltip=HELP["offline_only"]),
+            widgets.Checkbox(description="usable offline only", tooltip=help_text("offline_only")),
             "tl-offline-only",
         )
         widgets.link((self, "offline_only"), (self.offline_check, "value"))
@@ -148,7 +147,7 @@ class ModelPanel(widgets.VBox):
             self.offline_only = True
             self.offline_check.disabled = True
             self.offline_check.description = "usable offline only (set by the host)"
-            self.offline_check.tooltip = HELP["downloads_locked"]
+            self.offline_check.tooltip = help_text("downloads_locked")
         # Sizes span two orders of magnitude, so a log slider keeps small models reachable.
         self.size_slider = with_classes(
             widgets.FloatLogSlider(
@@ -159,7 +158,7 @@ class ModelPanel(widgets.VBox):
                 step=0.02,
                 description="max MB",
                 readout_format=".0f",
-                tooltip=HELP["max_size"],
+                tooltip=help_text("max_size"),
             ),
             "tl-max-size",
         )
@@ -167,10 +166,10 @@ class ModelPanel(widgets.VBox):
         self.sort_dropdown = with_classes(
             widgets.Dropdown(options=list(SORT_COLUMNS), description="sort by"), "tl-sort-by"
         )
-        self.sort_dropdown.tooltip = HELP["sort_by"]
+        self.sort_dropdown.tooltip = help_text("sort_by")
         widgets.link((self, "sort_by"), (self.sort_dropdown, "value"))
         self.axis_toggle = with_classes(
-            widgets.ToggleButtons(options=list(X_AXES), tooltip=HELP["x_axis"]), "tl-x-axis"
+            widgets.ToggleButtons(options=list(X_AXES), tooltip=help_text("x_axis")), "tl-x-axis"
         )
         self.axis_toggle.style.button_width = "auto"
         widgets.link((self, "x_axis"), (self.axis_toggle, "value"))

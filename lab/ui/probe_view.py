@@ -8,6 +8,7 @@ import html
 
 from lab.core.probe import ProbeReport, ProbeResult
 from lab.core.probe_scores import SCORE_NAMES, SCORES
+from lab.ui.widgets_common import note_html
 
 
 def score_text(result: ProbeResult, name: str) -> str:
@@ -59,15 +60,13 @@ def probe_table_html(report: ProbeReport) -> str:
     return (
         '<table class="tl-probe-table" style="border-collapse:collapse;font-size:90%">'
         f"<tr><th>#</th><th>group</th><th>model</th>{head}</tr>{''.join(rows)}</table>"
-        f'<span style="color:#666;font-size:85%">'
-        f"{html.escape(TABLE_NOTE.format(level=report.level))}</span>"
+        + note_html(html.escape(TABLE_NOTE.format(level=report.level)), 85)
     )
 
 
 def verdict_html(report: ProbeReport) -> str:
     """The verdict in words, with the images and time it is based on."""
-    return (
-        f'<div class="tl-probe-verdict">{html.escape(report.verdict())}</div>'
-        f'<span style="color:#666;font-size:85%">ranked by {SCORE_NAMES[report.score]}; '
-        f"{report.n_images} images, {report.seconds:.1f} s</span>"
+    return f'<div class="tl-probe-verdict">{html.escape(report.verdict())}</div>' + note_html(
+        f"ranked by {SCORE_NAMES[report.score]}; {report.n_images} images, {report.seconds:.1f} s",
+        85,
     )

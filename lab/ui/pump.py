@@ -14,7 +14,6 @@ kernel's main thread. Nothing here calls ``display()`` or enters an ``Output``.
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import threading
@@ -24,6 +23,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import ipywidgets as widgets
+
+from lab.ui.figures import sync_figure
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Sends:
         # Never hold_sync a FigureWidget: it would send only the reset update property.
         with fig.batch_update():
             yield
-        self.count += FIGURE_MESSAGES + sync_figure_state(fig)
+        self.count += FIGURE_MESSAGES + sync_figure(fig)
 
     def replace_traces(
         self, fig: Any, traces: Any, keep: int = 0, row: int | None = None, col: int | None = None
@@ -85,28 +86,7 @@ class Sends:
             rows = [row] * len(traces) if row is not None else None
             cols = [col] * len(traces) if col is not None else None
             fig.add_traces(traces, rows=rows, cols=cols)
-        self.count += 2 * FIGURE_MESSAGES + sync_figure_state(fig)
-
-
-def sync_figure_state(fig: Any) -> int:
-    """Copy a FigureWidget's current data and layout into its synced state traits.
-
-    Plotly sends changes as deltas that only views alive at that moment apply. A view
-    created later (a tab shown for the first time, a page scrolled back) draws from
-    ``_widget_data`` / ``_widget_layout``, which plotly fills only at construction;
-    keeping them current makes late views show the run as it is. Returns messages sent.
-    """
-    sent = 0
-    for trait, current in (("_widget_data", fig._data), ("_widget_layout", fig._layout)):
-        value = copy.deepcopy(current)
-        try:
-            same = bool(value == getattr(fig, trait))
-        except (TypeError, ValueError):  # arrays inside: compare fails, send anyway
-            same = False
-        if not same:
-            setattr(fig, trait, value)
-            sent += 1
-    return sent
+        self.count += 2 * FIGURE_MESSAGES + sync_figure(fig)
 
 
 #: A view's apply function: takes the queued items, returns frontend messages sent.

@@ -24,17 +24,15 @@ from lab.ui.figures import figure_widget
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.probe_view import TABLE_NOTE, group_numbers, score_text, verdict_html
 from lab.ui.pump import Sends
-from lab.ui.widgets_common import clear_error, error_box, show_error, sync_figure, with_classes
-
-RANK_HELP = (
-    "Before training anything: how well each backbone's frozen features separate the "
-    "classes of your data, scored on a small sample of your training images "
-    "(cross-validated accuracy of a linear probe; k-NN and LogME beside it). A higher "
-    "score predicts a better run with that backbone. It is an estimate from a few "
-    "images: each score has a 90% interval, and models whose intervals overlap are one "
-    "group this sample cannot tell apart. The random-init twin shows what pretraining "
-    "adds. Click a model's row to choose it."
+from lab.ui.widgets_common import (
+    clear_error,
+    error_box,
+    help_line,
+    note_html,
+    show_error,
+    with_classes,
 )
+
 _BLANK = {"height": 30, "margin": {"t": 0, "b": 0}, "xaxis": {"visible": False},
           "yaxis": {"visible": False}, "template": "plotly_white"}  # fmt: skip
 #: Column widths (px) of #, group and the three scores: every row is its own table.
@@ -118,11 +116,10 @@ class RankPanel(widgets.VBox):
         with_classes(self, "tl-rank-panel")
 
     def _children(self) -> list[widgets.Widget]:
-        help_text = html.escape(RANK_HELP)
         settings = widgets.VBox([self.random_twin, self.n_per_class, self.image_size, self.score])
         return [
             widgets.HTML("<b>Rank on my data</b>"),
-            widgets.HTML(f'<span style="color:#666;font-size:90%">{help_text}</span>'),
+            help_line("rank"),
             widgets.HBox([self.candidates, settings]),
             widgets.HBox([self.run_button, self.stop_button, self.progress]),
             self.status,
@@ -209,7 +206,6 @@ class RankPanel(widgets.VBox):
                 self.figure.update_layout(new.layout.to_plotly_json())
                 self.figure.update_xaxes(visible=True)
                 self.figure.update_yaxes(visible=True)
-            sync_figure(self.figure)
 
     def _rows(self, report: ProbeReport) -> list[widgets.Widget]:
         """A header, then one row per candidate: its model button chooses it."""
@@ -228,7 +224,7 @@ class RankPanel(widgets.VBox):
                 cells = "".join(map(_td, texts, _WIDTHS, bold))
             rows.append(self._row(r.label, f"<tr>{cells}</tr>", r if r.scores else None))
         note = TABLE_NOTE.format(level=report.level) + " Click a model to choose it."
-        rows.append(widgets.HTML(f'<span style="color:#666;font-size:85%">{note}</span>'))
+        rows.append(widgets.HTML(note_html(note, 85)))
         return rows
 
     def _row(self, label: str, cells: str, result: ProbeResult | None) -> widgets.HBox:

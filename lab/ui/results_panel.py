@@ -36,10 +36,10 @@ from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.gallery import MAX_IMAGES, Gallery
 from lab.ui.gradcam_view import GradcamView
+from lab.ui.help_texts import help_text
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
 from lab.ui.pump import Sends
-from lab.ui.run_help import run_help, run_help_line
-from lab.ui.widgets_common import error_box, with_classes
+from lab.ui.widgets_common import error_box, help_line, with_classes
 
 EMBEDDING_METHODS = (("PCA", "pca"), ("t-SNE", "tsne"), ("off", "none"))
 GALLERY_ORDERS = (("top losses", "top_losses"), ("most confident correct", "confident_correct"))
@@ -65,14 +65,14 @@ class ResultsPanel(widgets.VBox):
         self.children = [
             plotly_loader(),
             with_classes(widgets.HTML("<h3>5 · Live results</h3>"), "tl-panel-title"),
-            run_help_line("curves"),
-            run_help_line("confusion"),
-            run_help_line("embedding"),
+            help_line("curves"),
+            help_line("confusion"),
+            help_line("embedding"),
             widgets.HBox([self.epoch_slider, self.normalize_check, self.misclassified_button]),
             self.error,
             self.plot_box,
-            widgets.HBox([self.method_toggle, run_help_line("embedding_method")]),
-            run_help_line("gallery"),
+            widgets.HBox([self.method_toggle, help_line("embedding_method")]),
+            help_line("gallery"),
             self.order_toggle,
             self.gallery,
             self.gradcam,
@@ -89,7 +89,7 @@ class ResultsPanel(widgets.VBox):
         self.epoch_slider = with_classes(
             widgets.IntSlider(
                 value=0, min=0, max=0, description="epoch", disabled=True,
-                tooltip=run_help("epoch"), continuous_update=False,
+                tooltip=help_text("epoch"), continuous_update=False,
             ),
             "tl-epoch-slider",
         )  # fmt: skip
@@ -99,7 +99,7 @@ class ResultsPanel(widgets.VBox):
         )
         widgets.link((self, "normalize"), (self.normalize_check, "value"))
         self.misclassified_button = with_classes(
-            widgets.Button(description="Show misclassified", tooltip=run_help("gallery")),
+            widgets.Button(description="Show misclassified", tooltip=help_text("gallery")),
             "tl-show-misclassified",
         )
         self.misclassified_button.on_click(guard(self, lambda _b: self.post(ShowMisclassified())))

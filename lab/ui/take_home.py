@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from lab.core import take_home
 from lab.ui.browser_files import DownloadButton, FileMaker
-from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
+from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 
 #: (button label, CSS suffix): ``tl-download-<suffix>``.
 DOWNLOADS = (
@@ -39,12 +39,11 @@ class TakeHome(widgets.VBox):
         for label, suffix in DOWNLOADS:
             button = DownloadButton(self._maker(suffix), self._failed, description=label)
             self.buttons[suffix] = with_classes(button, f"tl-download-{suffix}")
-        note = widgets.HTML(
-            '<span style="color:#666;font-size:90%">Take it home: each button downloads a '
-            "file in your browser. The state dict holds the weights with class names and "
-            "preprocessing; TorchScript and ONNX run without this lab.</span>"
-        )
-        self.children = [note, widgets.HBox(list(self.buttons.values())), self.error]
+        self.children = [
+            help_line("take_home"),
+            widgets.HBox(list(self.buttons.values())),
+            self.error,
+        ]
         with_classes(self, "tl-take-home")
 
     def download(self, suffix: str) -> tuple[str, str, bytes] | None:

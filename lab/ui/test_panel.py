@@ -25,10 +25,10 @@ from lab.ui.browser_files import FileDrop
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.gradcam_view import GradcamView
+from lab.ui.help_texts import help_text
 from lab.ui.pump import Sends
-from lab.ui.run_help import run_help, run_help_line
 from lab.ui.take_home import TakeHome
-from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
+from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 
 #: Export formats offered, as (button label, format name passed to the exporter).
 EXPORTS = [
@@ -85,7 +85,7 @@ class TestPanel(widgets.VBox):
         self.exporter: Exporter = exporter or _default_exporter
         self.export_dir = Path(export_dir)
         self.test_acc = with_classes(widgets.HTML(self._waiting()), "tl-test-acc")
-        self.test_acc.tooltip = run_help("test")
+        self.test_acc.tooltip = help_text("test")
         # Not ipywidgets' FileUpload: it sends a file in one message, and one over the
         # server's websocket limit drops the connection without a word.
         self.upload = with_classes(
@@ -105,21 +105,21 @@ class TestPanel(widgets.VBox):
         self.error = error_box()
         self.export_buttons = []
         for label, kind in EXPORTS:
-            button = widgets.Button(description=label, icon="download", tooltip=run_help("export"))
+            button = widgets.Button(description=label, icon="download", tooltip=help_text("export"))
             button.on_click(guard(self, lambda _b, kind=kind: self.export(kind)))
             self.export_buttons.append(with_classes(button, f"tl-export-{kind.replace('_', '-')}"))
         self.export_info = with_classes(widgets.HTML(""), "tl-export-info")
         self.take_home = TakeHome(lambda: self.trainer())
         self.gradcam = GradcamView(trainer=lambda: self.trainer(), gallery=False)
-        exports: list[widgets.Widget] = [run_help_line("export"), widgets.HBox(self.export_buttons)]
+        exports: list[widgets.Widget] = [help_line("export"), widgets.HBox(self.export_buttons)]
         if self.settings.dashboard:
             exports = []
         self.children = [
             plotly_loader(),
             with_classes(widgets.HTML("<h3>7 · Test and use</h3>"), "tl-panel-title"),
-            run_help_line("test"),
+            help_line("test"),
             self.test_acc,
-            run_help_line("predict"),
+            help_line("predict"),
             widgets.HBox([widgets.VBox([self.upload, self.preview]), self.prediction_box]),
             self.predict_note,
             self.error,

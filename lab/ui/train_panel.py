@@ -19,9 +19,9 @@ from lab.core.events import RunFailed, RunStopped
 from lab.core.history import STATES, RunHistory
 from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
 from lab.ui.figures import figure_widget, plotly_loader
+from lab.ui.help_texts import help_text
 from lab.ui.pump import Sends
-from lab.ui.run_help import run_help, run_help_line
-from lab.ui.widgets_common import lr_slider, with_classes
+from lab.ui.widgets_common import help_line, lr_slider, with_classes
 
 #: Buttons enabled in each state; Start stays enabled so a second click can explain itself.
 ENABLED = {
@@ -136,12 +136,12 @@ class TrainPanel(widgets.VBox):
         self.children = [
             plotly_loader(),
             with_classes(widgets.HTML("<h3>4 · Train</h3>"), "tl-panel-title"),
-            run_help_line("epochs"),
+            help_line("epochs"),
             widgets.HBox([self.epochs_input, self.batch_input, self.optimizer_input]),
             widgets.HBox([self.lr_input, self.schedule_input, self.lr_button]),
             self.lr_info,
             self.lr_box,
-            run_help_line("controls"),
+            help_line("controls"),
             widgets.HBox(list(self.buttons.values())),
             widgets.HBox([self.progress, self.progress_label]),
             widgets.HBox([self.status, self.status_detail]),
@@ -153,17 +153,17 @@ class TrainPanel(widgets.VBox):
     # -- construction -------------------------------------------------------------
     def _build_settings(self) -> None:
         self.epochs_input = widgets.BoundedIntText(
-            min=1, max=1000, description="epochs", tooltip=run_help("epochs")
+            min=1, max=1000, description="epochs", tooltip=help_text("epochs")
         )
         self.batch_input = widgets.BoundedIntText(
-            min=1, max=4096, description="batch size", tooltip=run_help("batch_size")
+            min=1, max=4096, description="batch size", tooltip=help_text("batch_size")
         )
         self.optimizer_input = widgets.Dropdown(
-            options=OPTIMIZERS, description="optimizer", tooltip=run_help("optimizer")
+            options=OPTIMIZERS, description="optimizer", tooltip=help_text("optimizer")
         )
-        self.lr_input = lr_slider("LR", run_help("lr"))
+        self.lr_input = lr_slider("LR", help_text("lr"))
         self.schedule_input = widgets.Dropdown(
-            options=SCHEDULES, description="schedule", tooltip=run_help("schedule")
+            options=SCHEDULES, description="schedule", tooltip=help_text("schedule")
         )
         for trait, control, css in (
             ("epochs", self.epochs_input, "tl-epochs"),
@@ -185,7 +185,7 @@ class TrainPanel(widgets.VBox):
         self.resume_button, self.stop_button = self.buttons["Resume"], self.buttons["Stop"]
         self._enable_for("idle")
         self.lr_button = with_classes(
-            widgets.Button(description="Find LR", tooltip=run_help("lr_finder"), icon="search"),
+            widgets.Button(description="Find LR", tooltip=help_text("lr_finder"), icon="search"),
             "tl-lr-finder",
         )
 
@@ -198,7 +198,7 @@ class TrainPanel(widgets.VBox):
         self.progress = with_classes(
             widgets.IntProgress(value=0, min=0, max=1, description="progress"), "tl-progress"
         )
-        self.progress.tooltip = run_help("progress")
+        self.progress.tooltip = help_text("progress")
         self.progress_label = with_classes(widgets.HTML(""), "tl-progress-text")
         self.status = with_classes(widgets.Label("idle"), "tl-status")
         self.status.style.font_weight = "bold"

@@ -18,14 +18,17 @@ from lab.core.data.images import open_rgb
 from lab.core.uploads import UploadReport, UploadStore
 from lab.ui.browser_files import FileDrop
 from lab.ui.errors import guard
-from lab.ui.widgets_common import clear_error, error_box, image_grid_png, show_error, show_png
+from lab.ui.widgets_common import (
+    clear_error,
+    error_box,
+    help_line,
+    image_grid_png,
+    show_error,
+    show_png,
+)
 from lab.ui.widgets_common import with_classes as css
 
 THUMBNAILS = 8
-HELP = (
-    "Upload a zip with one folder of images per class (cat/1.jpg, dog/2.jpg, ...), or add "
-    "classes by name and upload images into each. Then press Load &amp; preview."
-)
 
 
 class UploadPanel(widgets.VBox):
@@ -50,8 +53,7 @@ class UploadPanel(widgets.VBox):
             widgets.VBox([widgets.HBox([self.new_class, self.add_button]), self.rows]),
             "tl-class-editor",
         )
-        hint = f'<span style="color:#666;font-size:90%">{HELP}</span>'
-        self.children = [widgets.HTML(hint), self.zip_drop, editor, self.message, self.error]
+        self.children = [help_line("upload"), self.zip_drop, editor, self.message, self.error]
         css(self, "tl-upload-panel")
         self.refresh()
 

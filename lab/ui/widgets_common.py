@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import html
 import io
 from collections.abc import Sequence
 from typing import TypeVar
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from lab.ui.help_texts import help_text
@@ -50,25 +48,19 @@ def panel_title(text: str, show: bool) -> list[widgets.Widget]:
     return [with_classes(widgets.HTML(f"<h3>{html.escape(text)}</h3>"), "tl-panel-title")]
 
 
+def note_html(text: str, size: int = 90) -> str:
+    """``text`` (HTML, escaped by the caller) in the lab's grey note style."""
+    return f'<span style="color:#666;font-size:{size}%">{text}</span>'
+
+
+def note_line(text: str) -> widgets.HTML:
+    """A grey explanation line of plain ``text`` (escaped here), class ``tl-help``."""
+    return with_classes(widgets.HTML(note_html(html.escape(text))), "tl-help")
+
+
 def help_line(key: str) -> widgets.HTML:
-    """A short grey explanation line for the concept ``key`` (see ``help_texts``)."""
-    text = html.escape(help_text(key))
-    return with_classes(
-        widgets.HTML(f'<span style="color:#666;font-size:90%">{text}</span>'), "tl-help"
-    )
-
-
-def sync_figure(fig: go.FigureWidget) -> None:
-    """Store a FigureWidget's current figure in its synced widget state.
-
-    In-place updates reach views that are already open as restyle/relayout messages,
-    but a view opened later (Voilà connecting after the notebook ran, a reloaded page)
-    draws from ``_widget_data``/``_widget_layout``, which plotly refreshes only when the
-    figure itself is displayed, not when it sits inside a Box. Call after each batch
-    of updates.
-    """
-    fig._widget_data = copy.deepcopy(fig._data)
-    fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
+    """The grey explanation line of the concept ``key`` (see :mod:`lab.ui.help_texts`)."""
+    return note_line(help_text(key))
 
 
 def format_count(n: float) -> str:

@@ -29,20 +29,10 @@ from lab.ui.pump import EventPump, Sends
 from lab.ui.widgets_common import (
     clear_error,
     error_box,
+    help_line,
     panel_title,
     show_error,
-    sync_figure,
     with_classes,
-)
-
-_PROBE_HELP = (
-    "The probe scores each backbone's frozen features on a small sample of your data "
-    "before any training: cross-validated linear probe and k-NN accuracy, and LogME "
-    "evidence (no fitting). Each score has a 90% interval; models whose intervals "
-    "overlap are shown as one group that this sample cannot tell apart. A random-init "
-    "twin has its BatchNorm statistics recomputed on the training images before its "
-    "features are taken, exactly as a run with a frozen random backbone or from scratch "
-    "is evaluated."
 )
 
 
@@ -64,10 +54,6 @@ _SIZES = [("model's own", 0), ("64 px", 64), ("96 px", 96), ("128 px", 128)]
 class _Failed:
     job: str
     message: str
-
-
-def _help(text: str) -> widgets.HTML:
-    return widgets.HTML(f'<span style="color:#666;font-size:90%">{html.escape(text)}</span>')
 
 
 __all__ = ["WorkshopPanel", "parse_sizes"]
@@ -128,7 +114,7 @@ class WorkshopPanel(widgets.VBox):
                 plotly_loader(),
                 *panel_title("Workshop: choose a backbone, then see what pretraining buys", title),
                 widgets.HTML("<b>Transferability probe</b>"),
-                _help(_PROBE_HELP),
+                help_line("probe"),
                 widgets.HBox(
                     [
                         self.candidates,
@@ -258,4 +244,3 @@ class WorkshopPanel(widgets.VBox):
             self.probe_fig.update_layout(new.layout.to_plotly_json())
             self.probe_fig.update_xaxes(visible=True)
             self.probe_fig.update_yaxes(visible=True)
-        sync_figure(self.probe_fig)

@@ -10,6 +10,7 @@ from test_workshop_panel import fake_result
 
 from lab.core.probe import ProbeReport
 from lab.ui import rank_panel
+from lab.ui.help_texts import help_text
 from lab.ui.rank_panel import RankPanel
 
 
@@ -67,7 +68,7 @@ def test_ranking_fills_table_chart_and_a_row_click_chooses_its_model(monkeypatch
         ("tf_efficientnet_lite0.in1k", True),
         ("mobilenet_v2.IMAGENET1K_V1", False),
     ]
-    assert "estimate" in rank_panel.RANK_HELP and not panel.run_button.disabled
+    assert "estimate" in help_text("rank") and not panel.run_button.disabled
 
 
 def test_unscored_rows_cannot_be_chosen_and_errors_are_shown(monkeypatch) -> None:
