@@ -38,6 +38,7 @@ __all__ = [
     "imagenet_categories",
     "layer_groups",
     "list_models",
+    "offline_keys",
     "preprocessing",
 ]
 
@@ -173,6 +174,11 @@ def _entries() -> dict[str, ModelEntry]:
 def list_models() -> list[ModelEntry]:
     """Every catalog entry: torchvision's classification weights, then EfficientNet-Lite."""
     return list(_entries().values())
+
+
+def offline_keys() -> list[str]:
+    """Keys of the entries usable without a network (weights shipped or cached here)."""
+    return [entry.key for entry in _entries().values() if entry.availability != "download"]
 
 
 def get_entry(key: str) -> ModelEntry:

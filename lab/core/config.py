@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
 
 
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str | None:
+def choice_problem(name: str, value: object, choices: Sequence[str]) -> str | None:
+    """``name=value: choose one of ...`` unless ``value`` is one of ``choices``."""
     if value in choices:
         return None
     return f"{name}={value!r}: choose one of {', '.join(repr(c) for c in choices)}"
@@ -132,33 +134,65 @@ def _positive(name: str, value: object, hint: str, allow_zero: bool = False) -> 
     return f"{name}={value!r}: {hint}"
 
 
+def _kind(name: str, value: object, kind: type, hint: str, empty_ok: bool = True) -> str | None:
+    return None if isinstance(value, kind) and (empty_ok or value) else f"{name}={value!r}: {hint}"
+
+
 def _flag(name: str, value: object) -> str | None:
     return None if isinstance(value, bool) else f"{name}={value!r}: choose True or False"
 
 
+def _folder(name: str, value: object) -> str | None:
+    if value is None or isinstance(value, str | Path):
+        return None
+    return f"{name}={value!r}: give a folder as a string, or None (nothing saved)"
+
+
+def _device_problem(name: str, device: object) -> str | None:
+    if isinstance(device, str) and (device in DEVICE_CHOICES or device.startswith("cuda:")):
+        return None
+    return f"{name}={device!r}: choose one of {', '.join(DEVICE_CHOICES)}"
+
+
+#: The rule of each setting on its own, in the order a config reports them; it gets the
+#: name to use in its message (a panel may call the setting otherwise) and the value.
+_CHECKS: dict[str, Callable[[str, Any], str | None]] = {
+    "model": lambda n, v: _kind(n, v, str, "choose a catalog model key", empty_ok=False),
+    "data": lambda n, v: _kind(n, v, DataSpec, "pass a lab.core.data.DataSpec"),
+    "approach": lambda n, v: choice_problem(n, v, APPROACHES),
+    "trainable_groups": lambda n, v: _int_at_least(n, v, 1, "choose 1 (head) or more"),
+    "epochs": lambda n, v: _int_at_least(n, v, 1, "choose at least 1 epoch"),
+    "batch_size": lambda n, v: _int_at_least(n, v, 1, "choose at least 1 image per batch, e.g. 32"),
+    "optimizer": lambda n, v: choice_problem(n, v, OPTIMIZERS),
+    "lr": lambda n, v: _positive(n, v, "choose a finite learning rate > 0, e.g. 0.001"),
+    "backbone_lr_factor": lambda n, v: _positive(n, v, "choose a factor > 0 (1 = same LR)"),
+    "schedule": lambda n, v: choice_problem(n, v, SCHEDULES),
+    "weight_decay": lambda n, v: _positive(n, v, "choose 0 or a small value", allow_zero=True),
+    "seed": lambda n, v: _int_at_least(n, v, 0, "choose a whole number >= 0"),
+    "device": _device_problem,
+    "embedding": lambda n, v: choice_problem(n, v, EMBEDDINGS),
+    "layout": lambda n, v: choice_problem(n, v, LAYOUTS),
+    "embed_n": lambda n, v: _int_at_least(n, v, 2, "choose at least 2 points to project, e.g. 300"),
+    "pretrained": _flag,
+    "amp": _flag,
+    "cache_features": _flag,
+    "runs_dir": _folder,
+}  # fmt: skip
+
+
+def setting_problem(setting: str, value: object, name: str | None = None) -> str | None:
+    """What is wrong with ``value`` for the run setting ``setting`` on its own (None: fine).
+
+    The message names ``name`` (default: ``setting``) and a value that works; the panels
+    use it so that a setting has one rule, the run's. Rules that join settings (staged
+    fine-tuning) are checked when the config is made.
+    """
+    check = _CHECKS.get(setting)
+    return None if check is None else check(name or setting, value)
+
+
 def _problems(c: RunConfig) -> list[str]:
-    checks = [
-        None if isinstance(c.model, str) and c.model else "model='': choose a catalog model key",
-        None if isinstance(c.data, DataSpec) else f"data={c.data!r}: pass a lab.core.data.DataSpec",
-        _choice("approach", c.approach, APPROACHES),
-        _int_at_least("trainable_groups", c.trainable_groups, 1, "choose 1 (head) or more"),
-        _int_at_least("epochs", c.epochs, 1, "choose at least 1 epoch"),
-        _int_at_least("batch_size", c.batch_size, 1, "choose at least 1 image per batch, e.g. 32"),
-        _choice("optimizer", c.optimizer, OPTIMIZERS),
-        _positive("lr", c.lr, "choose a finite learning rate > 0, e.g. 0.001"),
-        _positive("backbone_lr_factor", c.backbone_lr_factor, "choose a factor > 0 (1 = same LR)"),
-        _choice("schedule", c.schedule, SCHEDULES),
-        _positive("weight_decay", c.weight_decay, "choose 0 or a small value", allow_zero=True),
-        _int_at_least("seed", c.seed, 0, "choose a whole number >= 0"),
-        _device_problem(c.device),
-        _choice("embedding", c.embedding, EMBEDDINGS),
-        _choice("layout", c.layout, LAYOUTS),
-        _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
-        *(_flag(name, getattr(c, name)) for name in ("pretrained", "amp", "cache_features")),
-        None
-        if c.runs_dir is None or isinstance(c.runs_dir, str | Path)
-        else f"runs_dir={c.runs_dir!r}: give a folder as a string, or None (nothing saved)",
-    ]
+    checks = [check(name, getattr(c, name)) for name, check in _CHECKS.items()]
     return [p for p in [*checks, _staged_problem(c)] if p is not None]
 
 
@@ -185,9 +219,3 @@ def _staged_problem(c: RunConfig) -> str | None:
             "unfreeze; choose 2 or more trainable groups"
         )
     return None
-
-
-def _device_problem(device: object) -> str | None:
-    if isinstance(device, str) and (device in DEVICE_CHOICES or device.startswith("cuda:")):
-        return None
-    return f"device={device!r}: choose one of {', '.join(DEVICE_CHOICES)}"

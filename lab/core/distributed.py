@@ -31,7 +31,7 @@ from lab.core.config import RunConfig
 from lab.core.control import RunControl, StopRequested
 from lab.core.device import DeviceSetup
 from lab.core.engine import Trainer
-from lab.core.evaluation import EvalResult, confusion_matrix, precision_recall
+from lab.core.evaluation import EvalResult
 from lab.core.events import Embedding, StepCompleted
 from lab.core.feature_cache import uses_feature_cache
 from lab.core.parts import TrainingParts
@@ -204,18 +204,7 @@ def gather_results(result: EvalResult, positions: np.ndarray, n_classes: int) ->
     predictions = np.concatenate([share[1] for share in shares])[ranks]
     labels = np.concatenate([share[2] for share in shares])[ranks]
     loss_sum = sum(share[3] * len(share[0]) for share in shares if len(share[0]))
-    confusion = confusion_matrix(labels, predictions, n_classes)
-    precision, recall = precision_recall(confusion)
-    return EvalResult(
-        loss=loss_sum / max(len(labels), 1),
-        acc=float((predictions == labels).mean()) if len(labels) else 0.0,
-        confusion=confusion,
-        precision=precision,
-        recall=recall,
-        predictions=predictions,
-        labels=labels,
-        features=None,
-    )
+    return EvalResult.of(labels, predictions, loss_sum / max(len(labels), 1), n_classes)
 
 
 class DistributedTrainer(Trainer):

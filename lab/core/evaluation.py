@@ -37,6 +37,29 @@ class EvalResult:
     def n(self) -> int:
         return int(self.labels.shape[0])
 
+    @classmethod
+    def of(
+        cls,
+        labels: np.ndarray,
+        predictions: np.ndarray,
+        loss: float,
+        n_classes: int,
+        features: np.ndarray | None = None,
+    ) -> EvalResult:
+        """The result of a pass that predicted ``predictions`` for ``labels``."""
+        confusion = confusion_matrix(labels, predictions, n_classes)
+        precision, recall = precision_recall(confusion)
+        return cls(
+            loss=loss,
+            acc=float((predictions == labels).mean()) if len(labels) else 0.0,
+            confusion=confusion,
+            precision=precision,
+            recall=recall,
+            predictions=predictions,
+            labels=labels,
+            features=features,
+        )
+
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
     """``out[i, j]``: how many items of true class ``i`` were predicted as ``j``."""
@@ -121,16 +144,5 @@ def _result(
     pred = torch.cat(predictions).cpu().numpy() if predictions else np.zeros(0, dtype=np.int64)
     n = max(len(y), 1)
     loss = float(torch.stack(losses).sum().item()) / n if losses else float("nan")
-    confusion = confusion_matrix(y, pred, n_classes)
-    precision, recall = precision_recall(confusion)
     features = torch.cat(kept).numpy() if kept else None
-    return EvalResult(
-        loss=loss,
-        acc=float((pred == y).mean()) if len(y) else 0.0,
-        confusion=confusion,
-        precision=precision,
-        recall=recall,
-        predictions=pred,
-        labels=y,
-        features=features,
-    )
+    return EvalResult.of(y, pred, loss, n_classes, features)

@@ -158,22 +158,22 @@ class CheckpointSaved(Payload):
 
 
 @dataclass(frozen=True)
-class RunHeld(Payload):
-    """Base of pause and resume: where the run stood (its last step) when it changed."""
+class PausePoint(Payload):
+    """Base of pause and resume: where the run stood (its last step) at that moment."""
 
     epoch: int
     global_step: int
 
 
 @dataclass(frozen=True)
-class RunPaused(RunHeld):
+class RunPaused(PausePoint):
     """The run waits between two steps until it is resumed or stopped."""
 
     event: ClassVar[Event] = Event.RUN_PAUSED
 
 
 @dataclass(frozen=True)
-class RunResumed(RunHeld):
+class RunResumed(PausePoint):
     """A paused run goes on training from where it stood."""
 
     event: ClassVar[Event] = Event.RUN_RESUMED

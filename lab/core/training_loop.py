@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -231,27 +232,16 @@ class TrainingLoop:
         """Validation metrics and the 2-D embedding of the fixed subset."""
         keep = self.embed_positions
         if self.val_cache is None:
-            result = evaluate(
+            result = self._evaluate(
                 self.model,
                 self._load(self.parts.val),
-                len(self.parts.class_names),
-                self.setup,
-                between_batches=self.control.checkpoint,
-                lock=self.control.model_lock,
                 capture=self.parts.head if self.projector else None,
                 keep=keep,
             )
             features = result.features
         else:
             cache = self._filled_val_cache(self.val_cache)
-            result = evaluate(
-                self.parts.head,
-                self._cached(cache),
-                len(self.parts.class_names),
-                self.setup,
-                between_batches=self.control.checkpoint,
-                lock=self.control.model_lock,
-            )
+            result = self._evaluate(self.parts.head, self._cached(cache))
             features = cache.batch(torch.as_tensor(keep))[0].cpu().numpy()
         return result, self._embedding(result, features)
 
@@ -259,13 +249,18 @@ class TrainingLoop:
         """Metrics of the current model on the test split (None without one)."""
         if self.parts.test is None or self.parts.n_test == 0:
             return None
+        return self._evaluate(self.model, self._load(self.parts.test))
+
+    def _evaluate(self, module: nn.Module, batches: Batches, **options: Any) -> EvalResult:
+        """One pass of ``module`` over ``batches`` that pauses, stops and locks like a step."""
         return evaluate(
-            self.model,
-            self._load(self.parts.test),
+            module,
+            batches,
             len(self.parts.class_names),
             self.setup,
             between_batches=self.control.checkpoint,
             lock=self.control.model_lock,
+            **options,
         )
 
     def _load(self, dataset: torch.utils.data.Dataset[object]) -> Batches:

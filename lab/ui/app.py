@@ -2,7 +2,8 @@
 
 Data flows one way: the panels' traits become a :class:`RunConfig`, a ``Trainer``
 runs it on its own thread, its events go through the :class:`EventPump` to the
-:class:`LiveView`, which draws them. Nothing heavy happens at construction: the
+:class:`LiveView`, which draws them; requests from the widgets take the same pump to
+the panel that draws them (:mod:`lab.ui.routes`). Nothing heavy happens at construction: the
 model and data load when a run (or the LR finder) starts, on the trainer's thread.
 """
 
@@ -30,7 +31,6 @@ from lab.ui.efficiency_tab import EfficiencyTab
 from lab.ui.errors import guard
 from lab.ui.figures import plotly_loader
 from lab.ui.latency_view import LatencyControl
-from lab.ui.live import LiveView
 from lab.ui.messages import (
     LRFinderDone,
     LRFinderFailed,
@@ -41,9 +41,10 @@ from lab.ui.messages import (
     SettingsChanged,
 )
 from lab.ui.model_panel import ModelPanel
-from lab.ui.pump import EventPump
+from lab.ui.pump import EventPump, Sends
 from lab.ui.rank_panel import RankPanel
 from lab.ui.results_panel import ResultsPanel
+from lab.ui.routes import live_display
 from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
 from lab.ui.val_images import validation_images
@@ -97,15 +98,12 @@ class TransferLab(widgets.VBox):
         self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
-        self.view = LiveView(
-            self.train_panel,
-            self.results_panel,
-            self.compare_panel,
-            self.test_panel,
-            lr_owner=self,
-            lr_sliders=(self.approach_panel.head_lr_slider,),
+        self.display = live_display(
+            self.train_panel, self.results_panel, self.compare_panel, self.test_panel
         )
-        self.pump = EventPump(self.view.apply, on_error=self.view.failed)
+        self.display.routes.add({LRFinderDone: self._show_lr_found})
+        self.view = self.display.view
+        self.pump = EventPump(self.display.apply, on_error=self.display.failed)
         for panel in (self.results_panel, self.compare_panel):
             panel.post = self.pump.submit
         self._wire()
@@ -361,6 +359,16 @@ class TransferLab(widgets.VBox):
             return
         suggested = float(result.suggested_lr) if result.suggested_lr else None
         self.pump.put(LRFinderDone(list(result.lrs), list(result.losses), suggested))
+
+    def _show_lr_found(self, item: LRFinderDone, sends: Sends) -> None:
+        """The pump's: draw the sweep and make its suggestion the one learning rate."""
+        chosen = self.train_panel.show_lr_result(item.lrs, item.losses, item.suggested, sends)
+        if chosen is None:
+            return
+        # Links carry the one LR to every slider showing it: hold them all so each sends
+        # one counted message.
+        with sends.hold(self.train_panel.lr_input, self.approach_panel.head_lr_slider):
+            self.lr = chosen
 
     def close(self) -> None:
         """Stop the run and the pump, and close every widget."""

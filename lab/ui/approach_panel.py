@@ -11,13 +11,14 @@ import re
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Float, Int, TraitError, Unicode, observe, validate
+from traitlets import Float, Int, TraitError, observe, validate
 
 from lab.core import catalog
 from lab.core.finetune import APPROACHES, trainable_mask
 from lab.ui.errors import guard, guarded
 from lab.ui.help_texts import help_text
 from lab.ui.staged_controls import StagedControls
+from lab.ui.traits import Choice, ModelKey, run_setting
 from lab.ui.widgets_common import (
     error_box,
     format_count,
@@ -52,13 +53,13 @@ def _css_name(name: str) -> str:
 class ApproachPanel(widgets.VBox):
     """Choose what trains; ``approach``, ``trainable_groups`` and the LRs go into a run."""
 
-    approach = Unicode("feature_extraction", help=f"One of {', '.join(APPROACHES)}.")
+    approach = Choice(APPROACHES, "feature_extraction", help="What trains.")
     trainable_groups = Int(1, help="The last k layer groups train (the head counts as one).")
     head_lr = Float(1e-3, help="Learning rate of the head (the run's lr).")
     backbone_lr_factor = Float(
         10.0, help="Trainable backbone groups learn at head_lr / backbone_lr_factor."
     )
-    model_key = Unicode(catalog.DEFAULT_MODEL, help="Model whose layer groups are listed.")
+    model_key = ModelKey(catalog.DEFAULT_MODEL, help="Model whose layer groups are listed.")
     num_classes = Int(
         10, help="Classes of the data, sizing the head (0: not known yet, keep the last size)."
     )
@@ -140,14 +141,6 @@ class ApproachPanel(widgets.VBox):
         self.staged = StagedControls()
 
     # -- rules --------------------------------------------------------------------
-    @validate("approach")
-    def _validate_approach(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in APPROACHES:
-            raise TraitError(
-                f"approach={proposal['value']!r}: choose one of {', '.join(APPROACHES)}"
-            )
-        return str(proposal["value"])
-
     @validate("trainable_groups")
     def _validate_trainable_groups(self, proposal: dict[str, Any]) -> int:
         value, n = int(proposal["value"]), len(self._groups)
@@ -158,22 +151,13 @@ class ApproachPanel(widgets.VBox):
         # slider link consistent.
         return n if self.approach == "scratch" and n else value
 
-    @validate("head_lr", "backbone_lr_factor")
-    def _validate_positive(self, proposal: dict[str, Any]) -> float:
-        name, value = proposal["trait"].name, float(proposal["value"])
-        if not value > 0:
-            example = "0.001" if name == "head_lr" else "10 (1 = same LR as the head)"
-            raise TraitError(f"{name}={value}: choose a number > 0, e.g. {example}")
-        return value
+    @validate("head_lr")
+    def _validate_head_lr(self, proposal: dict[str, Any]) -> float:
+        return float(run_setting(proposal, "lr"))
 
-    @validate("model_key")
-    def _validate_model_key(self, proposal: dict[str, Any]) -> str:
-        try:
-            catalog.get_entry(proposal["value"])
-        except KeyError as error:
-            message = error.args[0] if error.args else str(error)
-            raise TraitError(f"model_key={proposal['value']!r}: {message}") from None
-        return str(proposal["value"])
+    @validate("backbone_lr_factor")
+    def _validate_backbone_lr_factor(self, proposal: dict[str, Any]) -> float:
+        return float(run_setting(proposal))
 
     @validate("num_classes")
     def _validate_num_classes(self, proposal: dict[str, Any]) -> int:

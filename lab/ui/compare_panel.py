@@ -15,7 +15,7 @@ from lab.core.run_folder import describe_damage, scan_runs
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader
-from lab.ui.pump import Sends
+from lab.ui.pump import Handler, Sends
 from lab.ui.widgets_common import error_box, help_line, html_table, with_classes
 
 
@@ -119,13 +119,17 @@ class ComparePanel(widgets.VBox):
         self.post(SavedRunsLoaded(histories, tuple(describe_damage(f) for f in damaged)))
 
     # -- written by the pump ------------------------------------------------------
-    def handles(self, item: Any) -> bool:
-        return isinstance(item, CompareChanged | SavedRunsLoaded)
+    def requests(self) -> dict[type, Handler]:
+        """The requests this panel draws (the pump routes them here)."""
+        return {
+            CompareChanged: lambda _item, sends: self._redraw(sends),
+            SavedRunsLoaded: self.show_saved,
+        }
 
-    def handle(self, item: Any, sends: Sends) -> None:
-        if isinstance(item, SavedRunsLoaded):
-            sends.set(self.info, value=self._load_saved(item))
-            self._set_list(sends, options=list(self.runs), value=self.select.value)
+    def show_saved(self, item: SavedRunsLoaded, sends: Sends) -> None:
+        """List the saved runs read from the runs directory and say what was found."""
+        sends.set(self.info, value=self._load_saved(item))
+        self._set_list(sends, options=list(self.runs), value=self.select.value)
         self._redraw(sends)
 
     def _load_saved(self, item: SavedRunsLoaded) -> str:

@@ -24,6 +24,7 @@ from lab.core.data import (
     load_dataset,
     split_indices,
 )
+from lab.core.data.splits import check_fractions, check_n_per_class
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
@@ -109,6 +110,12 @@ class DataPanel(widgets.VBox):
 
     # -- construction -------------------------------------------------------------
     def _build_controls(self) -> None:
+        self._build_source()
+        self._build_sizes()
+        self._build_previews()
+
+    def _build_source(self) -> None:
+        """Which data: the data set, its folder, and the load button."""
         self.dataset_select = with_classes(
             widgets.Dropdown(
                 options=dataset_options(), description="data set", tooltip=help_text("dataset")
@@ -137,6 +144,9 @@ class DataPanel(widgets.VBox):
         self.load_button.on_click(guard(self, lambda _: self.load()))
         self.status = with_classes(widgets.HTML(), "tl-data-status")
         self.error = error_box()
+
+    def _build_sizes(self) -> None:
+        """How much of it: images per class, the split fractions and the image size."""
         self.n_slider = with_classes(
             widgets.IntSlider(
                 min=1,
@@ -162,6 +172,8 @@ class DataPanel(widgets.VBox):
         widgets.link((self, "image_size"), (self.size_select, "value"))
         self.split_sizes = with_classes(widgets.HTML(), "tl-split-sizes")
         self.split_sizes.tooltip = help_text("splits")
+
+    def _build_previews(self) -> None:
         self.preview = with_classes(widgets.Image(format="png"), "tl-preview")
         self.preview.layout.display = "none"
         self.augment_check = with_classes(
@@ -190,20 +202,21 @@ class DataPanel(widgets.VBox):
     @validate("n_per_class")
     def _validate_n_per_class(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
-        if value < 1:
-            raise TraitError(f"n_per_class={value}: choose at least 1 image per class")
+        try:
+            check_n_per_class(value)
+        except DataError as error:
+            raise TraitError(str(error)) from None
         return value
 
     @validate("val_fraction", "test_fraction")
     def _validate_fraction(self, proposal: dict[str, Any]) -> float:
-        name, value = proposal["trait"].name, float(proposal["value"])
-        other = self.test_fraction if name == "val_fraction" else self.val_fraction
-        if not 0.0 <= value < 1.0 or value + other >= 1.0:
-            raise TraitError(
-                f"{name}={value}: choose a fraction in [0, 1) that keeps val_fraction + "
-                f"test_fraction below 1 (the other one is {other})"
-            )
-        return value
+        fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
+        fractions[proposal["trait"].name] = float(proposal["value"])
+        try:
+            check_fractions(**fractions)
+        except DataError as error:
+            raise TraitError(str(error)) from None
+        return float(proposal["value"])
 
     @validate("image_size")
     def _validate_image_size(self, proposal: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
-from lab.ui.jobs import IDLE, BackgroundJob
+from lab.ui.jobs import BackgroundJob
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 
@@ -60,9 +60,48 @@ class EfficiencyTab(widgets.VBox):
 
     def __init__(self, data: DataSource, threaded: bool = True, models: list[str] | None = None):
         self._data = data
-        offline = models or [e.key for e in catalog.list_models() if e.availability != "download"]
-        default = catalog.DEFAULT_MODEL if catalog.DEFAULT_MODEL in offline else offline[0]
-        self.model = widgets.Dropdown(options=offline, value=default, description="model")
+        self._build_settings(models or catalog.offline_keys())
+        self.run_button = with_classes(
+            widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
+            "tl-efficiency-run",
+            "tl-curve-run",
+        )
+        self.stop_button = with_classes(
+            widgets.Button(description="Stop", icon="stop"), "tl-efficiency-stop"
+        )
+        self.progress = widgets.IntProgress(0, min=0, max=1, description="runs")
+        self.status = with_classes(widgets.HTML(""), "tl-curve-status", "tl-efficiency-status")
+        self.figure = with_classes(
+            figure_widget(efficiency_figure(arms=self.chosen_arms())), "tl-efficiency-figure"
+        )
+        self.error = error_box()
+        self.last_result: EfficiencyResult | None = None
+        self.job = BackgroundJob(
+            self._apply, self.run_button, lambda e: show_error(self.error, str(e)),
+            self.stop_button, threaded=threaded, name="transfer-lab-curve",
+        )  # fmt: skip
+        self.run_button.on_click(guard(self, lambda _b: self.measure()))
+        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
+        settings = [
+            widgets.VBox([self.model, self.sizes]),
+            widgets.VBox([self.seeds, self.image_size]),
+        ]
+        super().__init__(
+            [
+                help_line("curve"),
+                widgets.HBox(settings),
+                widgets.HBox(list(self.arms.values())),
+                widgets.HBox([self.run_button, self.stop_button, self.progress]),
+                self.status,
+                self.figure,
+                self.error,
+            ]
+        )
+        with_classes(self, "tl-efficiency-tab")
+
+    def _build_settings(self, models: list[str]) -> None:
+        default = catalog.DEFAULT_MODEL if catalog.DEFAULT_MODEL in models else models[0]
+        self.model = widgets.Dropdown(options=models, value=default, description="model")
         self.sizes = with_classes(
             widgets.Text("5, 10, 25, 50", description="per class"), "tl-efficiency-sizes"
         )
@@ -75,47 +114,6 @@ class EfficiencyTab(widgets.VBox):
             )
             for arm in ARMS
         }
-        self.run_button = with_classes(
-            widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
-            "tl-efficiency-run",
-            "tl-curve-run",
-        )
-        self.stop_button = with_classes(
-            widgets.Button(description="Stop", icon="stop", disabled=True), "tl-efficiency-stop"
-        )
-        self.progress = widgets.IntProgress(0, min=0, max=1, description="runs")
-        self.status = with_classes(widgets.HTML(""), "tl-curve-status", "tl-efficiency-status")
-        self.figure = with_classes(
-            figure_widget(efficiency_figure(arms=self.chosen_arms())), "tl-efficiency-figure"
-        )
-        self.error = error_box()
-        self.last_result: EfficiencyResult | None = None
-        self.job = BackgroundJob(
-            self._apply,
-            self._set_busy,
-            lambda e: show_error(self.error, str(e)),
-            threaded=threaded,
-            name="transfer-lab-curve",
-        )
-        self.run_button.on_click(guard(self, lambda _b: self.measure()))
-        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
-        super().__init__(
-            [
-                help_line("curve"),
-                widgets.HBox(
-                    [
-                        widgets.VBox([self.model, self.sizes]),
-                        widgets.VBox([self.seeds, self.image_size]),
-                    ]
-                ),
-                widgets.HBox(list(self.arms.values())),
-                widgets.HBox([self.run_button, self.stop_button, self.progress]),
-                self.status,
-                self.figure,
-                self.error,
-            ]
-        )
-        with_classes(self, "tl-efficiency-tab")
 
     def chosen_arms(self) -> tuple[str, ...]:
         """Ticked arms, in the order of ``ARMS``."""
@@ -163,19 +161,11 @@ class EfficiencyTab(widgets.VBox):
         self.job.post(_Progress(result, total, True))
 
     # -- the pump's view ---------------------------------------------------------------
-    def _set_busy(self, busy: bool) -> None:
-        self.run_button.disabled = busy
-        self.stop_button.disabled = not busy
-
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()
         for item in items:
-            if item == IDLE:
-                with sends.hold(self.run_button, self.stop_button):
-                    self._set_busy(False)
-            elif isinstance(item, _Failed):
-                show_error(self.error, item.message)
-                sends.count += 2
+            if isinstance(item, _Failed):
+                show_error(self.error, item.message, sends)
             elif isinstance(item, _Progress):
                 self._progress(item, sends)
         return sends.count

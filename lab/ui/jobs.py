@@ -2,7 +2,9 @@
 
 The job runs on a worker thread and only puts items on an :class:`EventPump`; the
 pump's ``apply`` (the panel's) is the one place that writes the widgets they change.
-``threaded=False`` runs the job in the click handler instead, for scripts and tests.
+The job owns its buttons' states: the run button is disabled and Stop enabled while
+it works, and the pump turns them back when it ends. ``threaded=False`` runs the job
+in the click handler instead, for scripts and tests.
 """
 
 from __future__ import annotations
@@ -11,32 +13,37 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from lab.ui.pump import Apply, EventPump
+import ipywidgets as widgets
 
-#: Put on the pump when a job has ended, however it ended.
-IDLE = "idle"
+from lab.ui.pump import Apply, EventPump, Sends
+
+#: Put on the pump when a job has ended, however it ended (the panel never sees it).
+_ENDED = object()
 
 
 class BackgroundJob:
     """Runs one job at a time; ``post`` reaches the panel's ``apply`` through the pump.
 
-    ``should_stop`` is what a job polls between its steps; :meth:`stop` sets it.
-    ``on_busy(True/False)`` runs on the kernel's thread when a job starts (and, when
-    not threaded, ends); a threaded job's end reaches ``apply`` as :data:`IDLE`.
+    ``should_stop`` is what a job polls between its steps; :meth:`stop` sets it (the
+    panel's Stop button calls it). ``run_button`` is disabled and ``stop_button``
+    enabled while a job is at work; errors in ``apply`` go to ``on_error``.
     """
 
     def __init__(
         self,
         apply: Apply,
-        on_busy: Callable[[bool], None],
+        run_button: widgets.Button,
         on_error: Callable[[BaseException], None],
+        stop_button: widgets.Button | None = None,
         threaded: bool = True,
         name: str = "transfer-lab-job",
     ) -> None:
-        self.threaded, self._name, self._on_busy = threaded, name, on_busy
-        self.pump = EventPump(apply, on_error=on_error)
+        self.threaded, self._name, self._apply = threaded, name, apply
+        self._buttons = (run_button,) if stop_button is None else (run_button, stop_button)
+        self.pump = EventPump(self._apply_batch, on_error=on_error)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._set_busy(False)
 
     @property
     def running(self) -> bool:
@@ -63,19 +70,19 @@ class BackgroundJob:
         if self.running:
             return False
         self._stop.clear()
-        self._on_busy(True)
+        self._set_busy(True)  # the click's own thread: the user's action
         if not self.threaded:
             try:
                 job()
             finally:
-                self._on_busy(False)
+                self._set_busy(False)
             return True
 
         def work() -> None:
             try:
                 job()
             finally:
-                self.pump.put(IDLE)
+                self.pump.put(_ENDED)
 
         self.pump.start()
         self._worker = threading.Thread(target=work, name=self._name, daemon=True)
@@ -92,3 +99,20 @@ class BackgroundJob:
         """Stop the job and the pump thread."""
         self.stop()
         self.pump.stop()
+
+    # -- the pump's view ------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        run, *stop = self._buttons
+        run.disabled = busy
+        for button in stop:
+            button.disabled = not busy
+
+    def _apply_batch(self, items: list[Any]) -> int:
+        panel_items = [item for item in items if item is not _ENDED]
+        sent = int(self._apply(panel_items)) if panel_items else 0
+        if len(panel_items) < len(items):
+            sends = Sends()
+            with sends.hold(*self._buttons):
+                self._set_busy(False)
+            sent += sends.count
+        return sent

@@ -18,7 +18,7 @@ from lab.core import catalog
 from lab.core.latency_cache import LatencyCache, LatencyPair
 from lab.ui.errors import guard
 from lab.ui.figures import PageReady
-from lab.ui.jobs import IDLE, BackgroundJob
+from lab.ui.jobs import BackgroundJob
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import note_html, with_classes
@@ -49,7 +49,7 @@ class LatencyControl(widgets.HBox):
         )  # fmt: skip
         self.status = with_classes(widgets.HTML(""), "tl-latency-status")
         self.job = BackgroundJob(
-            self._apply, self._set_busy, lambda e: self._say(str(e)), threaded=threaded,
+            self._apply, self.button, lambda e: self._say(str(e)), threaded=threaded,
             name="transfer-lab-latency",
         )  # fmt: skip
         self.button.on_click(guard(panel, lambda _b: self.measure([panel.model_key])))
@@ -64,11 +64,7 @@ class LatencyControl(widgets.HBox):
     def measure_offline(self) -> None:
         """Measure every offline model not measured yet on this machine."""
         known = self.cache.known()
-        keys = [
-            e.key
-            for e in catalog.list_models()
-            if e.availability != "download" and e.key not in known
-        ]
+        keys = [key for key in catalog.offline_keys() if key not in known]
         if keys:
             self.measure(keys, use_cache=True)
 
@@ -88,18 +84,13 @@ class LatencyControl(widgets.HBox):
                 continue
             self.job.post(_Measured(key, pair))
 
-    def _set_busy(self, busy: bool) -> None:
-        self.button.disabled = busy
-
     def _say(self, text: str) -> None:
         self.status.value = note_html(html.escape(text))
 
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()
         for item in items:
-            if item == IDLE:
-                sends.set(self.button, disabled=False)
-            elif isinstance(item, _Measured) and item.pair is None:
+            if isinstance(item, _Measured) and item.pair is None:
                 with sends.hold(self.status):
                     self._say(f"{item.key}: {item.message}")
             elif isinstance(item, _Measured) and item.pair is not None:

@@ -1,17 +1,15 @@
-"""The view the pump applies batches to: it owns the displayed run's history.
+"""The live view: it folds run events into the displayed run's history and draws them.
 
 The trainer keeps its own history on its thread; this one is folded on the pump
 thread from the same events, so the widgets never read state another thread writes.
+Requests from the widgets (show an epoch, compare runs, notices) are not the view's:
+:mod:`lab.ui.routes` takes them to the panel that draws them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
-
-import ipywidgets as widgets
-from traitlets import HasTraits
+from collections.abc import Callable
 
 from lab.core.events import (
     EvaluationCompleted,
@@ -24,19 +22,7 @@ from lab.core.events import (
 )
 from lab.core.history import RunHistory
 from lab.ui.compare_panel import ComparePanel
-from lab.ui.messages import (
-    LRFinderDone,
-    LRFinderFailed,
-    LRFinderStarted,
-    NewRun,
-    Notice,
-    RunEvent,
-    SettingsChanged,
-    ShowCell,
-    ShowEpoch,
-    ShowMisclassified,
-    ValidationImages,
-)
+from lab.ui.messages import NewRun, RunEvent, ValidationImages
 from lab.ui.pump import Sends
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.test_panel import TestPanel
@@ -48,61 +34,42 @@ FINAL = (RunCompleted, RunStopped, RunFailed)
 
 
 class LiveView:
-    """Applies queued events and user requests to the panels; returns messages sent."""
+    """Folds :class:`NewRun` and :class:`RunEvent` items, then draws once per batch.
+
+    :meth:`fold` takes each item of a batch in order; :meth:`render` draws what they
+    changed. Only :class:`lab.ui.routes.Display` calls them, on the pump's thread.
+    """
 
     def __init__(
-        self,
-        train: TrainPanel,
-        results: ResultsPanel,
-        compare: ComparePanel,
-        test: TestPanel,
-        lr_owner: HasTraits | None = None,
-        lr_sliders: Sequence[widgets.Widget] = (),
+        self, train: TrainPanel, results: ResultsPanel, compare: ComparePanel, test: TestPanel
     ) -> None:
-        """``lr_owner.lr`` is the one learning rate (default: the train panel's), shown by
-        the train panel's slider and ``lr_sliders``; the LR finder's suggestion goes there.
-        """
         self.train, self.results, self.compare, self.test = train, results, compare, test
-        self.lr_owner: HasTraits = lr_owner or train
-        self.lr_sliders = (train.lr_input, *lr_sliders)
         self.history: RunHistory | None = None
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
+        self._new_steps = self._new_evals = self._status = False
 
-    def apply(self, items: list[Any]) -> int:
-        """Fold ``items`` in order, then redraw what changed once."""
-        sends = Sends()
-        new_steps = new_evals = status = False
-        for item in items:
-            if isinstance(item, Payload):  # a trainer subscribed the pump itself
-                item = RunEvent(self._current(sends), item)
-            if isinstance(item, RunEvent):
-                payload = self._on_event(item, sends)
-                new_steps |= isinstance(payload, StepCompleted)
-                new_evals |= isinstance(payload, EvaluationCompleted)
-                status |= payload is not None
-            elif isinstance(item, NewRun):
-                self._new_run(item, sends)
-                status = True
-            else:
-                self._on_request(item, sends)
-        if self.history is not None:
-            if new_steps or new_evals:
-                self.results.render(self.history, new_steps, new_evals, sends)
-            if status or new_steps:
-                self.train.render(self.history, sends, self.preparing)
-        return sends.count
+    def fold(self, item: NewRun | RunEvent, sends: Sends) -> None:
+        """Apply one run item: a run being prepared, or an event of some run."""
+        if isinstance(item, NewRun):
+            self._new_run(item, sends)
+            self._status = True
+            return
+        payload = self._on_event(item, sends)
+        self._new_steps |= isinstance(payload, StepCompleted)
+        self._new_evals |= isinstance(payload, EvaluationCompleted)
+        self._status |= payload is not None
 
-    def failed(self, error: BaseException) -> None:
-        """The pump's error handler: say so in the panel instead of only in a log."""
-        text = f"The display could not update ({type(error).__name__}: {error}); training goes on."
-        self.train.show_notice(text, "warning", Sends())
-
-    def _current(self, sends: Sends) -> RunHistory:
+    def render(self, sends: Sends) -> None:
+        """Redraw what the items folded since the last call changed, once."""
+        new_steps, new_evals, status = self._new_steps, self._new_evals, self._status
+        self._new_steps = self._new_evals = self._status = False
         if self.history is None:
-            self._new_run(NewRun(RunHistory()), sends)
-        assert self.history is not None
-        return self.history
+            return
+        if new_steps or new_evals:
+            self.results.render(self.history, new_steps, new_evals, sends)
+        if status or new_steps:
+            self.train.render(self.history, sends, self.preparing)
 
     def _on_event(self, item: RunEvent, sends: Sends) -> Payload | None:
         """Fold a trainer event; returns it if it belongs to the run on display."""
@@ -140,12 +107,6 @@ class LiveView:
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
 
-    def _set_lr(self, value: float, sends: Sends) -> None:
-        # Links carry the one LR to every slider showing it: hold them all so each sends
-        # one counted message.
-        with sends.hold(*self.lr_sliders):
-            self.lr_owner.lr = value  # type: ignore[attr-defined]
-
     def _load_images(self) -> ValidationImages | None:
         if self._images is None:
             return None
@@ -154,29 +115,3 @@ class LiveView:
         except Exception:  # noqa: BLE001 - the gallery is optional; the curves are not
             log.exception("could not find the validation images for the gallery")
             return None
-
-    def _on_request(self, item: Any, sends: Sends) -> None:
-        history = self.history
-        if isinstance(item, Notice):
-            self.train.show_notice(item.text, item.level, sends)
-        elif isinstance(item, SettingsChanged):
-            self.train.clear_notices(sends)
-        elif isinstance(item, LRFinderStarted):
-            self.train.lr_busy(sends)
-        elif isinstance(item, LRFinderDone):
-            chosen = self.train.show_lr_result(item.lrs, item.losses, item.suggested, sends)
-            if chosen is not None:
-                self._set_lr(chosen, sends)
-        elif isinstance(item, LRFinderFailed):
-            self.train.show_lr_result([], [], None, sends)
-            self.train.show_notice(item.message, "error", sends)
-        elif isinstance(item, ShowEpoch) and history is not None:
-            self.results.show_epoch(history, item.epoch, sends)
-        elif isinstance(item, ShowCell) and history is not None:
-            self.results.show_cell(history, item.true, item.predicted, sends)
-        elif isinstance(item, ShowMisclassified) and history is not None:
-            self.results.show_misclassified(history, sends)
-        elif self.compare.handles(item):
-            self.compare.handle(item, sends)
-        else:
-            log.debug("ignored %r", item)

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
+from traitlets import Bool, Dict, Float, TraitError, observe, validate
 
 from lab.core import catalog
 from lab.core.settings import LabSettings, current
@@ -20,6 +20,7 @@ from lab.plots.pareto import pareto_front
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader, sync_figure
 from lab.ui.help_texts import help_text
+from lab.ui.traits import Choice, ModelKey
 from lab.ui.widgets_common import (
     error_box,
     format_count,
@@ -72,13 +73,13 @@ def _scatter_title() -> str:
 class ModelPanel(widgets.VBox):
     """Choose the model: ``model_key`` and ``pretrained`` are what the rest of the lab reads."""
 
-    model_key = Unicode(catalog.DEFAULT_MODEL, help="Catalog key of the chosen model.")
+    model_key = ModelKey(catalog.DEFAULT_MODEL, help="Catalog key of the chosen model.")
     pretrained = Bool(True, help="Start from pretrained weights (False: random init).")
     from_scratch = Bool(False, help="The approach trains from scratch: no weights are loaded.")
     offline_only = Bool(True, help="List only models usable without a network.")
     max_size_mb = Float(1e6, help="List only models whose weights file is at most this big.")
-    sort_by = Unicode("ImageNet acc@1", help=f"Table sort column: one of {list(SORT_COLUMNS)}.")
-    x_axis = Unicode("parameters (M)", help=f"Scatter x axis: one of {list(X_AXES)}.")
+    sort_by = Choice(list(SORT_COLUMNS), "ImageNet acc@1", help="Table sort column.")
+    x_axis = Choice(list(X_AXES), "parameters (M)", help="Scatter x axis.")
     latencies = Dict(
         help="Measured on this machine: key -> {'batch1_ms', 'batch32_ms'} per image "
         "(written by the latency measurement, not by the user)."
@@ -120,10 +121,12 @@ class ModelPanel(widgets.VBox):
 
     # -- construction -------------------------------------------------------------
     def _build_controls(self) -> None:
-        sizes = [s for e in self._entries if (s := _number(e.file_size_mb)) is not None]
-        low, high = (min(sizes), max(sizes)) if sizes else (1.0, 1000.0)
-        if self.max_size_mb > high:
-            self.max_size_mb = high
+        self._build_choice()
+        self._build_filters()
+        self.table = with_classes(widgets.HTML(), "tl-model-table")
+
+    def _build_choice(self) -> None:
+        """The model and its weights: the dropdown, "random init" and the info line."""
         self.select = with_classes(
             widgets.Dropdown(description="model", tooltip=help_text("model")), "tl-model-select"
         )
@@ -138,6 +141,13 @@ class ModelPanel(widgets.VBox):
             transform=(lambda v: not v, lambda v: not v),
         )
         self.info = with_classes(widgets.HTML(), "tl-model-info")
+
+    def _build_filters(self) -> None:
+        """Which models the table and scatter list, and how they are ordered."""
+        sizes = [s for e in self._entries if (s := _number(e.file_size_mb)) is not None]
+        low, high = (min(sizes), max(sizes)) if sizes else (1.0, 1000.0)
+        if self.max_size_mb > high:
+            self.max_size_mb = high
         self.offline_check = with_classes(
             widgets.Checkbox(description="usable offline only", tooltip=help_text("offline_only")),
             "tl-offline-only",
@@ -173,7 +183,6 @@ class ModelPanel(widgets.VBox):
         )
         self.axis_toggle.style.button_width = "auto"
         widgets.link((self, "x_axis"), (self.axis_toggle, "value"))
-        self.table = with_classes(widgets.HTML(), "tl-model-table")
 
     def _build_scatter(self) -> None:
         models = go.Scatter(mode="markers", name="models", marker={"size": 9})
@@ -201,16 +210,6 @@ class ModelPanel(widgets.VBox):
         self.scatter.data[0].on_click(guard(self, self._on_point_clicked))
 
     # -- rules --------------------------------------------------------------------
-    @validate("model_key")
-    def _validate_model_key(self, proposal: dict[str, Any]) -> str:
-        key = proposal["value"]
-        try:
-            catalog.get_entry(key)
-        except KeyError as error:
-            message = error.args[0] if error.args else str(error)
-            raise TraitError(f"model_key={key!r}: {message}") from None
-        return str(key)
-
     @validate("offline_only")
     def _validate_offline_only(self, proposal: dict[str, Any]) -> bool:
         # The host decides about downloads: a participant's page cannot switch them on.
@@ -222,18 +221,6 @@ class ModelPanel(widgets.VBox):
         if value <= 0:
             raise TraitError(f"max_size_mb={value}: choose a positive number of megabytes")
         return value
-
-    @validate("sort_by")
-    def _validate_sort_by(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in SORT_COLUMNS:
-            raise TraitError(f"sort_by={proposal['value']!r}: choose one of {list(SORT_COLUMNS)}")
-        return str(proposal["value"])
-
-    @validate("x_axis")
-    def _validate_x_axis(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in X_AXES:
-            raise TraitError(f"x_axis={proposal['value']!r}: choose one of {list(X_AXES)}")
-        return str(proposal["value"])
 
     # -- handlers -----------------------------------------------------------------
     @observe("model_key")

@@ -91,6 +91,8 @@ class Sends:
 
 #: A view's apply function: takes the queued items, returns frontend messages sent.
 Apply = Callable[[list[Any]], int]
+#: Draws one request (an item a widget or the app posted) inside a batch.
+Handler = Callable[[Any, Sends], None]
 
 
 class EventPump:

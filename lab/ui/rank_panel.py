@@ -16,13 +16,22 @@ import ipywidgets as widgets
 
 from lab.core import catalog
 from lab.core.data import ImageDataset
-from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, probe, random_twin
+from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe
 from lab.core.probe_scores import SCORE_NAMES, SCORES
-from lab.plots.probe import probe_figure
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
-from lab.ui.jobs import IDLE, BackgroundJob
-from lab.ui.probe_view import TABLE_NOTE, group_numbers, score_text, verdict_html
+from lab.ui.jobs import BackgroundJob
+from lab.ui.probe_view import (
+    BLANK_LAYOUT,
+    TABLE_NOTE,
+    chosen_candidates,
+    draw_ranking,
+    group_numbers,
+    progress_line,
+    score_dropdown,
+    score_text,
+    verdict_html,
+)
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import (
     clear_error,
@@ -33,8 +42,6 @@ from lab.ui.widgets_common import (
     with_classes,
 )
 
-_BLANK = {"height": 30, "margin": {"t": 0, "b": 0}, "xaxis": {"visible": False},
-          "yaxis": {"visible": False}, "template": "plotly_white"}  # fmt: skip
 #: Column widths (px) of #, group and the three scores: every row is its own table.
 _WIDTHS = (30, 50, 150, 150, 180)
 
@@ -66,10 +73,36 @@ class RankPanel(widgets.VBox):
         threaded: bool = True,
     ) -> None:
         self._data, self._on_choose = data, on_choose
-        offline = models or [e.key for e in catalog.list_models() if e.availability != "download"]
+        self._build_settings(models or catalog.offline_keys())
+        self.run_button = with_classes(
+            widgets.Button(description="Rank on my data", button_style="primary",
+                           icon="sort-amount-desc"),
+            "tl-probe-run",
+        )  # fmt: skip
+        self.stop_button = with_classes(
+            widgets.Button(description="Stop", icon="stop"), "tl-probe-stop"
+        )
+        self.progress = with_classes(
+            widgets.IntProgress(0, min=0, max=1, description="models"), "tl-probe-progress"
+        )
+        self.status = with_classes(widgets.HTML(""), "tl-probe-status")
+        self.table = with_classes(widgets.VBox([]), "tl-probe-table")
+        self.figure = figure_widget(layout=BLANK_LAYOUT)
+        self.error = error_box()
+        self.last_report: ProbeReport | None = None
+        self.job = BackgroundJob(
+            self._apply, self.run_button, lambda e: show_error(self.error, str(e)),
+            self.stop_button, threaded=threaded, name="transfer-lab-probe",
+        )  # fmt: skip
+        self.run_button.on_click(guard(self, lambda _b: self.rank()))
+        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
+        super().__init__(self._children())
+        with_classes(self, "tl-rank-panel")
+
+    def _build_settings(self, models: list[str]) -> None:
         self.candidates = with_classes(
             widgets.SelectMultiple(
-                options=offline, value=tuple(offline), rows=min(len(offline), 5),
+                options=models, value=tuple(models), rows=min(len(models), 5),
                 description="models",
             ),
             "tl-probe-models",
@@ -86,34 +119,7 @@ class RankPanel(widgets.VBox):
             options=[("64 px", 64), ("96 px", 96), ("model's own", 0)], value=64,
             description="image size",
         )  # fmt: skip
-        self.score = widgets.Dropdown(
-            options=[(SCORE_NAMES[s], s) for s in SCORES], value=DEFAULT_SCORE,
-            description="rank by",
-        )  # fmt: skip
-        self.run_button = with_classes(
-            widgets.Button(description="Rank on my data", button_style="primary",
-                           icon="sort-amount-desc"),
-            "tl-probe-run",
-        )  # fmt: skip
-        self.stop_button = with_classes(
-            widgets.Button(description="Stop", icon="stop", disabled=True), "tl-probe-stop"
-        )
-        self.progress = with_classes(
-            widgets.IntProgress(0, min=0, max=1, description="models"), "tl-probe-progress"
-        )
-        self.status = with_classes(widgets.HTML(""), "tl-probe-status")
-        self.table = with_classes(widgets.VBox([]), "tl-probe-table")
-        self.figure = figure_widget(layout=_BLANK)
-        self.error = error_box()
-        self.last_report: ProbeReport | None = None
-        self.job = BackgroundJob(
-            self._apply, self._set_busy, lambda e: show_error(self.error, str(e)),
-            threaded=threaded, name="transfer-lab-probe",
-        )  # fmt: skip
-        self.run_button.on_click(guard(self, lambda _b: self.rank()))
-        self.stop_button.on_click(guard(self, lambda _b: self.job.stop()))
-        super().__init__(self._children())
-        with_classes(self, "tl-rank-panel")
+        self.score = score_dropdown()
 
     def _children(self) -> list[widgets.Widget]:
         settings = widgets.VBox([self.random_twin, self.n_per_class, self.image_size, self.score])
@@ -131,10 +137,7 @@ class RankPanel(widgets.VBox):
     # -- the job ----------------------------------------------------------------------
     def chosen_candidates(self) -> list[Candidate]:
         """The chosen models, plus the first one's random-init twin when ticked."""
-        chosen = [Candidate(key) for key in self.candidates.value]
-        if chosen and self.random_twin.value:
-            chosen.append(random_twin(chosen[0].key))
-        return chosen
+        return chosen_candidates(self.candidates.value, self.random_twin.value)
 
     def rank(self) -> None:
         """Start the probe (refused in words while one runs)."""
@@ -164,17 +167,10 @@ class RankPanel(widgets.VBox):
         self.job.post(report)
 
     # -- the pump's view ----------------------------------------------------------------
-    def _set_busy(self, busy: bool) -> None:
-        self.run_button.disabled = busy
-        self.stop_button.disabled = not busy
-
     def _apply(self, items: list[Any]) -> int:
         sends = Sends()
         for item in items:
-            if item == IDLE:
-                with sends.hold(self.run_button, self.stop_button):
-                    self._set_busy(False)
-            elif isinstance(item, ProbeResult):
+            if isinstance(item, ProbeResult):
                 self._progress(item, sends)
             elif isinstance(item, ProbeReport):
                 self._done(item, sends)
@@ -182,16 +178,12 @@ class RankPanel(widgets.VBox):
                 sends.set(self.progress, value=0, max=item[1])
                 sends.set(self.status, value="Scoring the models on your data…<br>")
             elif item[0] == "failed":
-                show_error(self.error, f"ranking: {item[1]}")
-                sends.count += 2
+                show_error(self.error, f"ranking: {item[1]}", sends)
         return sends.count
 
     def _progress(self, result: ProbeResult, sends: Sends) -> None:
-        score = result.score(self.score.value)
-        what = f"{score:.0%}" if score is not None else f"{result.status}: {result.message}"
-        line = f"{html.escape(result.label)}: {html.escape(what)} ({result.seconds:.1f} s)<br>"
         sends.set(self.progress, value=self.progress.value + 1)
-        sends.set(self.status, value=self.status.value + line)
+        sends.set(self.status, value=self.status.value + progress_line(result, self.score.value))
 
     def _done(self, report: ProbeReport, sends: Sends) -> None:
         self.last_report = report
@@ -200,12 +192,7 @@ class RankPanel(widgets.VBox):
         with sends.hold(self.table):
             self.table.children = self._rows(report)
         if report.ranking:
-            new = probe_figure(report)
-            sends.replace_traces(self.figure, new.data)
-            with sends.figure(self.figure):
-                self.figure.update_layout(new.layout.to_plotly_json())
-                self.figure.update_xaxes(visible=True)
-                self.figure.update_yaxes(visible=True)
+            draw_ranking(self.figure, report, sends)
 
     def _rows(self, report: ProbeReport) -> list[widgets.Widget]:
         """A header, then one row per candidate: its model button chooses it."""

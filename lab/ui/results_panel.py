@@ -13,8 +13,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from traitlets import Bool, Int, Unicode, observe, validate
+from traitlets import Bool, Int, observe
 
+from lab.core.config import EMBEDDINGS
 from lab.core.events import EvaluationCompleted
 from lab.core.history import RunHistory
 from lab.plots import (
@@ -38,10 +39,12 @@ from lab.ui.gallery import MAX_IMAGES, Gallery
 from lab.ui.gradcam_view import GradcamView
 from lab.ui.help_texts import help_text
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
-from lab.ui.pump import Sends
+from lab.ui.pump import Handler, Sends
+from lab.ui.traits import Choice
 from lab.ui.widgets_common import error_box, help_line, with_classes
 
-EMBEDDING_METHODS = (("PCA", "pca"), ("t-SNE", "tsne"), ("off", "none"))
+#: The toggle's label of each of RunConfig's embedding choices.
+EMBEDDING_METHODS = tuple(zip(("PCA", "t-SNE", "off"), EMBEDDINGS, strict=True))
 GALLERY_ORDERS = (("top losses", "top_losses"), ("most confident correct", "confident_correct"))
 
 
@@ -50,8 +53,13 @@ class ResultsPanel(widgets.VBox):
 
     epoch = Int(0, help="Epoch the confusion matrix and embedding show (0: none yet).")
     normalize = Bool(False, help="Confusion cells as shares of each true class.")
-    embedding = Unicode("pca", help="Projection of the next run's embedding: pca, tsne or none.")
-    order = Unicode("top_losses", help="Gallery order: top_losses or confident_correct.")
+    embedding = Choice(
+        EMBEDDINGS, "pca", help="Projection of the next run's embedding: pca, tsne or none."
+    )
+    order = Choice(
+        [order for _, order in GALLERY_ORDERS], "top_losses",
+        help="Gallery order: top_losses or confident_correct.",
+    )  # fmt: skip
 
     def __init__(self, post: Callable[[Any], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -130,13 +138,6 @@ class ResultsPanel(widgets.VBox):
         return self.figure
 
     # -- user actions (kernel main thread): post, never draw -------------------------
-    @validate("embedding")
-    def _validate_embedding(self, proposal: dict[str, Any]) -> str:
-        methods = [m for _, m in EMBEDDING_METHODS]
-        if proposal["value"] not in methods:
-            raise ValueError(f"embedding={proposal['value']!r}: choose one of {methods}")
-        return str(proposal["value"])
-
     @observe("epoch")
     @guarded
     def _on_epoch_changed(self, change: dict[str, Any]) -> None:
@@ -162,6 +163,25 @@ class ResultsPanel(widgets.VBox):
         self.post(ShowCell(true, predicted))
 
     # -- written by the pump ------------------------------------------------------
+    def requests(self, shown: Callable[[], RunHistory | None]) -> dict[type, Handler]:
+        """The requests this panel draws, about the run ``shown()`` returns (if any)."""
+
+        def about_shown(draw: Callable[[RunHistory, Any, Sends], None]) -> Handler:
+            def handler(item: Any, sends: Sends) -> None:
+                history = shown()
+                if history is not None:
+                    draw(history, item, sends)
+
+            return handler
+
+        return {
+            ShowEpoch: about_shown(lambda h, item, s: self.show_epoch(h, item.epoch, s)),
+            ShowCell: about_shown(
+                lambda h, item, s: self.show_cell(h, item.true, item.predicted, s)
+            ),
+            ShowMisclassified: about_shown(lambda h, _item, s: self.show_misclassified(h, s)),
+        }
+
     def clear(self, history: RunHistory, sends: Sends) -> None:
         """A run is being prepared: empty the curves (the rest waits for its classes)."""
         if self.figure is None:

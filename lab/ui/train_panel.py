@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from traitlets import Float, Int, Unicode, validate
+from traitlets import Float, Int, validate
 
 from lab.core.config import OPTIMIZERS, SCHEDULES
 from lab.core.events import RunFailed, RunStopped
@@ -20,7 +20,9 @@ from lab.core.history import STATES, RunHistory
 from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import help_text
-from lab.ui.pump import Sends
+from lab.ui.messages import LRFinderFailed, LRFinderStarted, Notice, SettingsChanged
+from lab.ui.pump import Handler, Sends
+from lab.ui.traits import Choice, run_setting
 from lab.ui.widgets_common import help_line, lr_slider, with_classes
 
 #: Buttons enabled in each state; Start stays enabled so a second click can explain itself.
@@ -123,10 +125,10 @@ class TrainPanel(widgets.VBox):
 
     epochs = Int(5, help="Passes over the training images.")
     batch_size = Int(32, help="Images per optimizer step.")
-    optimizer = Unicode("adam", help=f"One of {', '.join(OPTIMIZERS)}.")
+    optimizer = Choice(OPTIMIZERS, "adam", help="Optimizer of the run.")
     lr = Float(1e-3, help="Learning rate of the head (backbone groups divide it by a factor).")
-    schedule = Unicode("constant", help=f"Learning-rate schedule: one of {', '.join(SCHEDULES)}.")
-    state = Unicode("idle", help=f"Run state in words, one of {STATES} (written by the pump).")
+    schedule = Choice(SCHEDULES, "constant", help="Learning-rate schedule.")
+    state = Choice(STATES, "idle", help="Run state in words (written by the pump).")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -213,41 +215,9 @@ class TrainPanel(widgets.VBox):
         self.error.layout.display = "none"
 
     # -- rules --------------------------------------------------------------------
-    @validate("epochs")
-    def _validate_epochs(self, proposal: dict[str, Any]) -> int:
-        if proposal["value"] < 1:
-            raise ValueError(f"epochs={proposal['value']}: choose at least 1 epoch")
-        return int(proposal["value"])
-
-    @validate("batch_size")
-    def _validate_batch_size(self, proposal: dict[str, Any]) -> int:
-        if proposal["value"] < 1:
-            raise ValueError(f"batch_size={proposal['value']}: choose at least 1, e.g. 32")
-        return int(proposal["value"])
-
-    @validate("lr")
-    def _validate_lr(self, proposal: dict[str, Any]) -> float:
-        if not proposal["value"] > 0:
-            raise ValueError(f"lr={proposal['value']}: choose a learning rate > 0, e.g. 0.001")
-        return float(proposal["value"])
-
-    @validate("optimizer")
-    def _validate_optimizer(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in OPTIMIZERS:
-            raise ValueError(f"optimizer={proposal['value']!r}: choose one of {OPTIMIZERS}")
-        return str(proposal["value"])
-
-    @validate("schedule")
-    def _validate_schedule(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in SCHEDULES:
-            raise ValueError(f"schedule={proposal['value']!r}: choose one of {SCHEDULES}")
-        return str(proposal["value"])
-
-    @validate("state")
-    def _validate_state(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in STATES:
-            raise ValueError(f"state={proposal['value']!r}: one of {STATES}")
-        return str(proposal["value"])
+    @validate("epochs", "batch_size", "lr")
+    def _validate_setting(self, proposal: dict[str, Any]) -> Any:
+        return run_setting(proposal)
 
     def _enable_for(self, state: str, sends: Sends | None = None) -> None:
         sends = sends or Sends()
@@ -255,6 +225,15 @@ class TrainPanel(widgets.VBox):
             sends.set(button, disabled=label not in ENABLED[state])
 
     # -- written by the pump ------------------------------------------------------
+    def requests(self) -> dict[type, Handler]:
+        """The requests this panel draws (the pump routes them here)."""
+        return {
+            Notice: lambda item, sends: self.show_notice(item.text, item.level, sends),
+            SettingsChanged: lambda _item, sends: self.clear_notices(sends),
+            LRFinderStarted: lambda _item, sends: self.lr_busy(sends),
+            LRFinderFailed: self._show_lr_failure,
+        }
+
     def render(self, history: RunHistory | None, sends: Sends, preparing: bool = False) -> None:
         """Progress, status words and button states for ``history``."""
         history = history or RunHistory()
@@ -318,6 +297,10 @@ class TrainPanel(widgets.VBox):
         sends.set(self.lr_info, value=text)
         sends.set(self.lr_button, disabled=False, description="Find LR")
         return chosen
+
+    def _show_lr_failure(self, item: LRFinderFailed, sends: Sends) -> None:
+        self.show_lr_result([], [], None, sends)
+        self.show_notice(item.message, "error", sends)
 
     def lr_busy(self, sends: Sends) -> None:
         """The LR finder is running: say so and block a second sweep."""

@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
 from lab.ui.help_texts import help_text
+from lab.ui.pump import Sends
 
 W = TypeVar("W", bound=widgets.DOMWidget)
 
@@ -29,10 +30,18 @@ def error_box() -> widgets.HTML:
     return box
 
 
-def show_error(box: widgets.HTML, message: str) -> None:
-    """Show ``message`` (plain text, escaped) in an error box made by :func:`error_box`."""
-    box.value = f'<span style="color:#b00020">&#9888; {html.escape(message)}</span>'
-    box.layout.display = None
+def show_error(box: widgets.HTML, message: str, sends: Sends | None = None) -> None:
+    """Show ``message`` (plain text, escaped) in an error box made by :func:`error_box`.
+
+    Pass the batch's ``sends`` when the pump shows it (the messages are counted there).
+    """
+    value = f'<span style="color:#b00020">&#9888; {html.escape(message)}</span>'
+    if sends is None:
+        box.value = value
+        box.layout.display = None
+    else:
+        sends.set(box, value=value)
+        sends.show(box, True)
 
 
 def clear_error(box: widgets.HTML) -> None:

@@ -12,6 +12,7 @@ from lab.core.history import RunHistory
 from lab.core.runs import payload_to_dict
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.pump import EventPump, Sends
+from lab.ui.routes import Routes
 
 
 def _events(run_id: str, data: str = "animal_shapes", failed: bool = False) -> list[Payload]:
@@ -49,7 +50,7 @@ def _saved(root: Path, run_id: str, **kwargs: object) -> None:
 
 def _panel(tmp_path: Path) -> ComparePanel:
     panel = ComparePanel(runs_dir=str(tmp_path))
-    pump = EventPump(lambda items: [panel.handle(i, Sends()) for i in items] and 0)
+    pump = EventPump(Routes(panel.requests()).apply)
     panel.post = pump.submit
     return panel
 

@@ -92,7 +92,7 @@ def test_the_compare_tab_lists_good_runs_and_names_damaged_ones(
     assert good <= listed and not good & named
     interrupted = {h.name for h in loaded.histories if h.state == "interrupted"}
     assert damaged <= named | interrupted, sorted(damaged - named - interrupted)
-    panel.handle(loaded, Sends())
+    panel.show_saved(loaded, Sends())
     assert good <= set(panel.select.options)
     for name in named:
         assert name in panel.info.value
@@ -101,5 +101,5 @@ def test_the_compare_tab_lists_good_runs_and_names_damaged_ones(
         assert name in panel.info.value
     assert "best checkpoint" in panel.info.value
     panel.select.value = tuple(sorted(interrupted))
-    panel.handle(loaded, Sends())
+    panel.show_saved(loaded, Sends())
     assert panel.table.value.count("interrupted") == len(interrupted)

@@ -14,10 +14,10 @@ from ui_helpers import wait_until
 from lab.core.events import EvaluationCompleted, RunStarted, StepCompleted
 from lab.core.history import RunHistory
 from lab.ui.compare_panel import ComparePanel
-from lab.ui.live import LiveView
-from lab.ui.messages import NewRun
+from lab.ui.messages import NewRun, RunEvent
 from lab.ui.pump import FIGURE_MESSAGES, MAX_MESSAGES_PER_S, EventPump, Sends
 from lab.ui.results_panel import ResultsPanel
+from lab.ui.routes import live_display
 from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
 
@@ -134,11 +134,11 @@ def _events(n_steps: int, every: int) -> list[object]:
 def test_live_view_stays_under_the_message_rate_however_fast_events_come(comm_log):
     train, results = TrainPanel(), ResultsPanel()
     results.ensure_figure()
-    view = LiveView(train, results, ComparePanel(runs_dir=None), TestPanel())
+    display = live_display(train, results, ComparePanel(runs_dir=None), TestPanel())
     batch_sizes: list[int] = []
 
     def apply(items: list[object]) -> int:
-        sent = view.apply(items)
+        sent = display.apply(items)
         batch_sizes.append(sent)
         return sent
 
@@ -149,7 +149,7 @@ def test_live_view_stays_under_the_message_rate_however_fast_events_come(comm_lo
     began = time.monotonic()
     pump.put(NewRun(history))
     for i, event in enumerate(events):  # ~1200 events in about 3 s: far above 20 per s
-        pump.put(event)
+        pump.put(RunEvent(history, event))
         if i % 10 == 0:
             time.sleep(0.025)
     wait_until(lambda: not pump.pending and len(history.steps) == 1200, what="the last batch")
