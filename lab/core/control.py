@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 
 
 class StopRequested(Exception):
@@ -66,3 +70,25 @@ class RunControl:
         if self._stop.is_set():
             raise StopRequested
         self._on_resume()
+
+
+def each_until_stopped(
+    items: Iterable[Item],
+    work: Callable[[Item], Done],
+    on_done: Callable[[Done], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[Done], bool]:
+    """``work`` on each item in turn, polling ``should_stop`` before each one.
+
+    ``on_done`` gets each result as it is ready (e.g. to show progress). Returns the
+    results so far and whether ``should_stop`` ended the loop early.
+    """
+    results: list[Done] = []
+    for item in items:
+        if should_stop is not None and should_stop():
+            return results, True
+        result = work(item)
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+    return results, False

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from lab.core import catalog
+from lab.core.control import each_until_stopped
 from lab.core.data import ImageDataset, build_transform, load_dataset, split_indices
 from lab.core.device import setup_device
 from lab.core.frozen_features import load_images, penultimate_features
@@ -276,9 +277,33 @@ def data_efficiency(
     spec = spec or CurveSpec()
     started = time.perf_counter()
     dataset = data if data is not None else load_dataset(spec.data)
-    setup = setup_device(spec.device, amp=False)
     splits = curve_splits(dataset.labels, spec.seeds, spec.test_per_class, spec.split_seed)
     _check_sizes(splits, spec, dataset.class_names)
+    job = _job(spec, dataset, splits)
+
+    def measure(point: tuple[int, int, str]) -> CurvePoint:
+        n, seed, arm = point
+        t0 = time.perf_counter()
+        rows = job.images.rows(splits.train(seed, n))
+        with torch.random.fork_rng(devices=[]):  # seeding here leaves the caller's RNG alone
+            test_acc, train_acc, steps = _train_arm(job, arm, rows, seed)
+        return CurvePoint(arm, n, seed, test_acc, train_acc, steps, time.perf_counter() - t0)
+
+    order = [(n, seed, arm) for n in spec.sizes for seed in spec.seeds for arm in spec.arms]
+    points, stopped = each_until_stopped(order, measure, on_point, should_stop)
+    return EfficiencyResult(
+        spec=spec,
+        points=tuple(points),
+        class_names=dataset.class_names,
+        n_test=len(splits.test),
+        seconds=time.perf_counter() - started,
+        stopped=stopped,
+    )
+
+
+def _job(spec: CurveSpec, dataset: ImageDataset, splits: CurveSplits) -> _Job:
+    """Every image the curve uses, loaded once, and their pretrained features if needed."""
+    setup = setup_device(spec.device, amp=False)
     largest = max(spec.sizes)
     used = np.concatenate([splits.test] + [splits.train(s, largest) for s in spec.seeds])
     images = _Images(dataset, used, spec)
@@ -288,27 +313,4 @@ def data_efficiency(
         head = catalog.head_module(backbone)
         cached = penultimate_features(backbone, head, images.tensors, device=str(setup.device))
         features = torch.from_numpy(cached)
-    job = _Job(spec, images, features, images.rows(splits.test), dataset.num_classes, setup.device)
-    points: list[CurvePoint] = []
-    stopped = False
-    order = [(n, seed, arm) for n in spec.sizes for seed in spec.seeds for arm in spec.arms]
-    for n, seed, arm in order:
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        t0 = time.perf_counter()
-        rows = images.rows(splits.train(seed, n))
-        with torch.random.fork_rng(devices=[]):  # seeding here leaves the caller's RNG alone
-            test_acc, train_acc, steps = _train_arm(job, arm, rows, seed)
-        point = CurvePoint(arm, n, seed, test_acc, train_acc, steps, time.perf_counter() - t0)
-        points.append(point)
-        if on_point is not None:
-            on_point(point)
-    return EfficiencyResult(
-        spec=spec,
-        points=tuple(points),
-        class_names=dataset.class_names,
-        n_test=len(splits.test),
-        seconds=time.perf_counter() - started,
-        stopped=stopped,
-    )
+    return _Job(spec, images, features, images.rows(splits.test), dataset.num_classes, setup.device)

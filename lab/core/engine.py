@@ -35,24 +35,18 @@ from lab.core.device import DeviceSetup, setup_device
 from lab.core.events import (
     CheckpointSaved,
     EpochStarted,
-    EvaluationCompleted,
     Event,
     EventBus,
     Handler,
     HandlerHandle,
     Payload,
-    RunCompleted,
-    RunFailed,
     RunPaused,
     RunResumed,
-    RunStarted,
     RunStopped,
-    TestMetrics,
-    readonly,
 )
 from lab.core.explain import CamMap, grad_cam
 from lab.core.export import export_model
-from lab.core.failures import FailureContext, HandlerError, describe_failure
+from lab.core.failures import HandlerError
 from lab.core.finetune import (
     FreezeSummary,
     apply_approach,
@@ -67,6 +61,7 @@ from lab.core.memory import release_memory
 from lab.core.parts import DataLike, TrainingParts, check_parts, parts_from_config
 from lab.core.parts import parts_from_modules as _parts_from_modules
 from lab.core.prediction import as_input, predict_top_k
+from lab.core.run_payloads import evaluation_completed, run_completed, run_failed, run_started
 from lab.core.runs import RunRecorder
 from lab.core.shutdown import leaving, watch
 from lab.core.training_loop import TrainingLoop
@@ -331,30 +326,12 @@ class Trainer:
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         log.debug("run %s failed", self.run_id, exc_info=exc)
-        message = describe_failure(exc, self._context())
-        self._emit(RunFailed(*self._where(), message, type(exc).__name__), final=True)
-
-    def _context(self) -> FailureContext:
-        loop, config = self._loop, self.config
-        return FailureContext(
-            epoch=loop.epoch if loop else 0,
-            step=loop.step if loop else 0,
-            lr=loop.lr if loop else config.lr,
-            optimizer=config.optimizer,
-            batch_size=config.batch_size,
-            device=str(self._setup.device) if self._setup else config.device,
-        )
+        device = str(self._setup.device) if self._setup else self.config.device
+        self._emit(run_failed(exc, self._loop, self.config, device), final=True)
 
     def _train(self) -> None:
         parts = self.prepare()
-        self._setup = setup_device(self.config.device, self.config.amp, self.config.cpu_bf16)
-        torch.manual_seed(self.config.seed)  # dropout and other randomness per seed
-        loop = self._make_loop(parts, self._setup)
-        if self.config.runs_dir:
-            self._recorder = RunRecorder(Path(self.config.runs_dir) / self.run_id, self.config)
-        self._loop = loop
-        self._emit(self._started(parts, loop))
-        loop.calibrate_random_init(frozen=True)  # a frozen random backbone, before caching
+        loop = self._begin(parts)
         best_acc, best_state = -1.0, None
         plan = staged.groups_per_epoch(self.config, len(parts.groups))
         for epoch in range(1, self.config.epochs + 1):
@@ -362,62 +339,39 @@ class Trainer:
             if epoch > 1 and plan[epoch - 1] != plan[epoch - 2]:
                 k, before = plan[epoch - 1], plan[epoch - 2]
                 self._emit(staged.unfreeze(loop, parts, self.config, epoch, k, before))
-            stats = loop.run_epoch(epoch)
-            loop.calibrate_random_init(frozen=False)
-            result, embedding = loop.evaluate_val()
-            self._emit(
-                EvaluationCompleted(
-                    epoch=epoch,
-                    global_step=loop.global_step,
-                    train_loss=stats.loss,
-                    train_acc=stats.acc,
-                    val_loss=result.loss,
-                    val_acc=result.acc,
-                    confusion=readonly(result.confusion),
-                    precision=readonly(result.precision),
-                    recall=readonly(result.recall),
-                    val_predictions=readonly(result.predictions),
-                    embedding=embedding,
-                    val_losses=_readonly_or_none(result.sample_losses),
-                    val_confidence=_readonly_or_none(result.confidence),
-                )
-            )
-            if result.acc > best_acc:
-                best_acc, best_state = result.acc, _cpu_copy(parts.model)
-                self._save_checkpoint(parts, epoch, result.acc)
+            val_acc = self._epoch(loop, epoch)
+            if val_acc > best_acc:
+                best_acc, best_state = val_acc, _cpu_copy(parts.model)
+                self._save_checkpoint(parts, epoch, val_acc)
         if best_state is not None:
             parts.model.load_state_dict(best_state)
         test = loop.evaluate_test()
-        self._emit(
-            RunCompleted(
-                epoch=self.config.epochs,
-                global_step=loop.global_step,
-                best_val_acc=best_acc,
-                test=None
-                if test is None
-                else TestMetrics(test.loss, test.acc, readonly(test.confusion), test.n),
-            )
-        )
+        self._emit(run_completed(self.config.epochs, loop.global_step, best_acc, test))
+
+    def _begin(self, parts: TrainingParts) -> TrainingLoop:
+        """Set up device, loop and recorder, report RUN_STARTED; returns the loop."""
+        self._setup = setup_device(self.config.device, self.config.amp, self.config.cpu_bf16)
+        torch.manual_seed(self.config.seed)  # dropout and other randomness per seed
+        loop = self._make_loop(parts, self._setup)
+        if self.config.runs_dir:
+            self._recorder = RunRecorder(Path(self.config.runs_dir) / self.run_id, self.config)
+        self._loop = loop
+        run_dir, steps = (str(self.run_dir) if self.run_dir else None), loop.steps_per_epoch
+        self._emit(run_started(self.run_id, self.config, parts, steps, str(self._setup), run_dir))
+        loop.calibrate_random_init(frozen=True)  # a frozen random backbone, before caching
+        return loop
+
+    def _epoch(self, loop: TrainingLoop, epoch: int) -> float:
+        """Train and evaluate one epoch, report it; returns its validation accuracy."""
+        stats = loop.run_epoch(epoch)
+        loop.calibrate_random_init(frozen=False)
+        result, embedding = loop.evaluate_val()
+        self._emit(evaluation_completed(epoch, loop.global_step, stats, result, embedding))
+        return result.acc
 
     def _make_loop(self, parts: TrainingParts, setup: DeviceSetup) -> TrainingLoop:
         """The epochs' machinery (a distributed run swaps in its own)."""
         return TrainingLoop(parts, self.config, setup, self._control, self._emit)
-
-    def _started(self, parts: TrainingParts, loop: TrainingLoop) -> RunStarted:
-        summary = summarize(parts.groups)
-        return RunStarted(
-            run_id=self.run_id,
-            config=self.config.to_dict(),
-            class_names=parts.class_names,
-            n_train=parts.n_train,
-            n_val=parts.n_val,
-            steps_per_epoch=loop.steps_per_epoch,
-            total_epochs=self.config.epochs,
-            device=str(self._setup),
-            run_dir=str(self.run_dir) if self.run_dir else None,
-            trainable_params=summary.trainable_params,
-            frozen_params=summary.frozen_params,
-        )
 
     def _save_checkpoint(self, parts: TrainingParts, epoch: int, val_acc: float) -> None:
         if self._recorder is None:
@@ -436,7 +390,3 @@ class Trainer:
 def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's weights, copied off the device (the best epoch, restored at the end)."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _readonly_or_none(values: Any) -> Any:
-    return None if values is None else readonly(values)

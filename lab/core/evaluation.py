@@ -95,10 +95,7 @@ def evaluate(
     and ``keep`` (sorted positions), the head's input features at those positions are
     returned in ``keep`` order.
     """
-    losses, predictions, labels, kept = [], [], [], []
-    per_item: list[torch.Tensor] = []
-    confidence: list[torch.Tensor] = []
-    keep_mask = None if keep is None else torch.as_tensor(keep)
+    tally = _Tally(keep)
     was_training = module.training
     module.eval()
     hook = FeatureCapture(capture) if capture is not None else None
@@ -107,29 +104,54 @@ def evaluate(
             between_batches()
             with lock or contextlib.nullcontext(), setup.autocast():
                 logits = module(inputs.to(setup.device, non_blocking=True)).float()
-            targets = targets.to(logits.device)
-            item_losses = F.cross_entropy(logits, targets, reduction="none")
-            losses.append(item_losses.sum())
-            per_item.append(item_losses)
-            top = logits.softmax(dim=1).max(dim=1)
-            confidence.append(top.values)
-            predictions.append(top.indices)
-            labels.append(targets)
-            if hook is not None and hook.features is not None and keep_mask is not None:
-                rows = torch.isin(positions, keep_mask)
-                kept.append(hook.features[rows.to(hook.features.device)].float().cpu())
+            tally.add(positions, logits, targets.to(logits.device), hook)
     finally:
         module.train(was_training)
         if hook is not None:
             hook.remove()
-    result = _result(losses, predictions, labels, kept if hook is not None else None, n_classes)
-    if not per_item:
-        return result
-    return dataclasses.replace(
-        result,
-        sample_losses=torch.cat(per_item).cpu().numpy(),
-        confidence=torch.cat(confidence).cpu().numpy(),
-    )
+    return tally.result(n_classes, features=hook is not None)
+
+
+class _Tally:
+    """What :func:`evaluate` gathers batch by batch, on the device until the end."""
+
+    def __init__(self, keep: np.ndarray | None) -> None:
+        self.losses: list[torch.Tensor] = []
+        self.per_item: list[torch.Tensor] = []
+        self.confidence: list[torch.Tensor] = []
+        self.predictions: list[torch.Tensor] = []
+        self.labels: list[torch.Tensor] = []
+        self.kept: list[torch.Tensor] = []
+        self.keep_mask = None if keep is None else torch.as_tensor(keep)
+
+    def add(
+        self,
+        positions: torch.Tensor,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        hook: FeatureCapture | None,
+    ) -> None:
+        item_losses = F.cross_entropy(logits, targets, reduction="none")
+        self.losses.append(item_losses.sum())
+        self.per_item.append(item_losses)
+        top = logits.softmax(dim=1).max(dim=1)
+        self.confidence.append(top.values)
+        self.predictions.append(top.indices)
+        self.labels.append(targets)
+        if hook is not None and hook.features is not None and self.keep_mask is not None:
+            rows = torch.isin(positions, self.keep_mask)
+            self.kept.append(hook.features[rows.to(hook.features.device)].float().cpu())
+
+    def result(self, n_classes: int, features: bool) -> EvalResult:
+        kept = self.kept if features else None
+        result = _result(self.losses, self.predictions, self.labels, kept, n_classes)
+        if not self.per_item:
+            return result
+        return dataclasses.replace(
+            result,
+            sample_losses=torch.cat(self.per_item).cpu().numpy(),
+            confidence=torch.cat(self.confidence).cpu().numpy(),
+        )
 
 
 def _result(

@@ -25,6 +25,7 @@ import torch
 
 from lab.core import catalog
 from lab.core.batchnorm import recalibrate, tensor_batches
+from lab.core.control import each_until_stopped
 from lab.core.data import ImageDataset, build_transform, load_dataset, split_indices
 from lab.core.device import resolve_device
 from lab.core.frozen_features import load_images, penultimate_features, torch_threads
@@ -334,21 +335,14 @@ def probe(
     labels = dataset.labels[indices]
     images = _ImageCache(dataset, indices, image_size)
     options = _Options(folds, k, seed, allow_download, device, threads)
-    results = []
-    stopped = False
-    for c in map(_as_candidate, candidates):
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        result = _probe_one(c, images, labels, dataset.num_classes, options)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-    scored = sorted(
-        (r for r in results if r.scores is not None), key=lambda r: -r.ranked(score).value
+    results, stopped = each_until_stopped(
+        map(_as_candidate, candidates),
+        lambda c: _probe_one(c, images, labels, dataset.num_classes, options),
+        on_result,
+        should_stop,
     )
     return ProbeReport(
-        results=tuple(scored + [r for r in results if r.scores is None]),
+        results=_ranked(results, score),
         score=score,
         n_per_class=n_per_class,
         n_images=len(indices),
@@ -357,3 +351,11 @@ def probe(
         seconds=time.perf_counter() - started,
         stopped=stopped,
     )
+
+
+def _ranked(results: list[ProbeResult], score: str) -> tuple[ProbeResult, ...]:
+    """Scored candidates best first by ``score``, then the unscored in their order."""
+    scored = sorted(
+        (r for r in results if r.scores is not None), key=lambda r: -r.ranked(score).value
+    )
+    return tuple(scored + [r for r in results if r.scores is None])

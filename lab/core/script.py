@@ -58,7 +58,6 @@ def render_script(
         warnings.simplefilter("ignore", FutureWarning)  # GoogLeNet's note on its init
         aux = aux_heads(entry.builder(weights=None))
     folder, note = _data_folder(config, data_dir)
-    spec = config.data
     values = {
         "TITLE": f"Train {entry.arch} on {Path(folder).name}: {_WORDS[config.approach]}.",
         "SCRIPT_NAME": script_name,
@@ -67,6 +66,18 @@ def render_script(
         "ARCH": repr(entry.arch),
         "WEIGHTS": repr(entry.weights_name if config.uses_pretrained else None),
         "PRESET": repr(entry.weights_name),
+        **_settings(config),
+        "LAYER_GROUPS": repr(group_paths(model)),
+        "BUILD_MODEL": build_model_code(model, aux),
+    }
+    template = resources.files("lab.core").joinpath("resources", TEMPLATE).read_text()
+    return format_python(string.Template(template).substitute(values))
+
+
+def _settings(config: RunConfig) -> dict[str, str]:
+    """The run's training and data settings, as the script's constants."""
+    spec = config.data
+    return {
         "APPROACH": repr(config.approach),
         "TRAINABLE_GROUPS": repr(config.trainable_groups),
         "EPOCHS": repr(config.epochs),
@@ -86,11 +97,7 @@ def render_script(
         "IMAGE_SIZE": repr(spec.image_size),
         "AUGMENT": repr(spec.augment),
         "FLIP": repr(allows_flip(spec.name)),
-        "LAYER_GROUPS": repr(group_paths(model)),
-        "BUILD_MODEL": build_model_code(model, aux),
     }
-    template = resources.files("lab.core").joinpath("resources", TEMPLATE).read_text()
-    return format_python(string.Template(template).substitute(values))
 
 
 def _data_folder(config: RunConfig, data_dir: str | Path | None) -> tuple[str, str]:

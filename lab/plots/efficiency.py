@@ -59,6 +59,42 @@ def efficiency_data(
     return data
 
 
+def _arm_traces(arm: str, band: TraceData, mean: TraceData, runs: TraceData) -> list[go.Scatter]:
+    """One arm's spread band, mean line and per-seed dots."""
+    name, line = ARM_LABELS[arm], _ARM_COLORS[arm]
+    hover = "%{x} per class: %{y:.1%}<extra>" + name + "</extra>"
+    return [
+        go.Scatter(
+            name=f"{name} (mean ± 1 std)",
+            fill="toself",
+            fillcolor=_rgba(line, 0.18),
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=arm,
+            **band,
+        ),
+        go.Scatter(
+            name=name,
+            mode="lines+markers",
+            line={"color": line, "width": 2.5},
+            legendgroup=arm,
+            hovertemplate=hover,
+            **mean,
+        ),
+        go.Scatter(
+            name=f"{name}, each seed",
+            mode="markers",
+            opacity=0.45,
+            marker={"color": line, "size": 6},
+            showlegend=False,
+            legendgroup=arm,
+            hovertemplate=hover,
+            **runs,
+        ),
+    ]
+
+
 def efficiency_figure(
     result: EfficiencyResult | None = None,
     arms: Sequence[str] | None = None,
@@ -70,43 +106,7 @@ def efficiency_figure(
     chosen = _arms(result, arms)
     data = efficiency_data(result, chosen)
     for i, arm in enumerate(chosen):
-        band, mean, runs = data[TRACES_PER_ARM * i : TRACES_PER_ARM * (i + 1)]
-        name, line = ARM_LABELS[arm], _ARM_COLORS[arm]
-        hover = "%{x} per class: %{y:.1%}<extra>" + name + "</extra>"
-        fig.add_trace(
-            go.Scatter(
-                name=f"{name} (mean ± 1 std)",
-                fill="toself",
-                fillcolor=_rgba(line, 0.18),
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=arm,
-                **band,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                name=name,
-                mode="lines+markers",
-                line={"color": line, "width": 2.5},
-                legendgroup=arm,
-                hovertemplate=hover,
-                **mean,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                name=f"{name}, each seed",
-                mode="markers",
-                opacity=0.45,
-                marker={"color": line, "size": 6},
-                showlegend=False,
-                legendgroup=arm,
-                hovertemplate=hover,
-                **runs,
-            )
-        )
+        fig.add_traces(_arm_traces(arm, *data[TRACES_PER_ARM * i : TRACES_PER_ARM * (i + 1)]))
     sizes = list(result.spec.sizes) if result is not None else [5, 10, 25, 50, 100]
     fig.update_layout(**base_layout(height=height, title={"text": title, "x": 0.01}))
     fig.update_xaxes(type="log", title_text="labelled training images per class", tickvals=sizes)

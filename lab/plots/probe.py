@@ -74,11 +74,8 @@ def _group_labels(report: ProbeReport) -> dict[str, int]:
     return {r.label: i for i, g in enumerate(report.groups(), start=1) for r in g}
 
 
-def probe_figure(report: ProbeReport, height: int | None = None) -> go.Figure:
-    """Ranking bars (probe accuracy), model size and ImageNet acc@1, one row per model."""
-    rows = list(report.results)[::-1]  # plotly draws the first category at the bottom
-    labels = [r.label for r in rows]
-    fig = make_subplots(
+def _subplots(report: ProbeReport) -> go.Figure:
+    return make_subplots(
         rows=1,
         cols=4,
         shared_yaxes=True,
@@ -91,60 +88,66 @@ def probe_figure(report: ProbeReport, height: int | None = None) -> go.Figure:
             "ImageNet acc@1 (%)",
         ),
     )
-    group = _group_labels(report)
+
+
+def _linear_bars(rows: list[ProbeResult], group: dict[str, int]) -> go.Bar:
+    """Linear probe accuracy per candidate, labelled with its group of look-alikes."""
     linear = [r.scores.linear_acc if r.scores else 0.0 for r in rows]
-    fig.add_trace(
-        go.Bar(
-            name="linear probe",
-            x=linear,
-            y=labels,
-            orientation="h",
-            error_x=_errors(rows, "linear"),
-            marker_color=[_PRETRAINED if r.pretrained else _RANDOM for r in rows],
-            text=[
-                f"{v:.0%} · group {group[r.label]}" if r.scores else ""
-                for v, r in zip(linear, rows, strict=True)
-            ],
-            textposition="inside",
-            insidetextanchor="start",
-            hovertemplate="%{y}<br>linear probe %{x:.1%}<extra></extra>",
-        ),
-        row=1,
-        col=1,
+    return go.Bar(
+        name="linear probe",
+        x=linear,
+        y=[r.label for r in rows],
+        orientation="h",
+        error_x=_errors(rows, "linear"),
+        marker_color=[_PRETRAINED if r.pretrained else _RANDOM for r in rows],
+        text=[
+            f"{v:.0%} · group {group[r.label]}" if r.scores else ""
+            for v, r in zip(linear, rows, strict=True)
+        ],
+        textposition="inside",
+        insidetextanchor="start",
+        hovertemplate="%{y}<br>linear probe %{x:.1%}<extra></extra>",
     )
+
+
+def _size_bars(rows: list[ProbeResult]) -> go.Bar:
+    return go.Bar(
+        name="parameters",
+        x=[(r.params or 0) / 1e6 for r in rows],
+        y=[r.label for r in rows],
+        orientation="h",
+        marker_color=[_MISSING if r.status != "ok" else color(4) for r in rows],
+        showlegend=False,
+        hovertemplate="%{y}<br>%{x:.1f} M parameters<extra></extra>",
+    )
+
+
+def _imagenet_bars(rows: list[ProbeResult]) -> go.Bar:
+    return go.Bar(
+        name="ImageNet acc@1",
+        x=[r.acc1 if r.acc1 is not None else 0.0 for r in rows],
+        y=[r.label for r in rows],
+        orientation="h",
+        marker_color=[_MISSING if r.status != "ok" else color(2) for r in rows],
+        text=[f"{r.acc1:.1f}" if r.acc1 is not None else "" for r in rows],
+        textposition="inside",
+        showlegend=False,
+        hovertemplate="%{y}<br>ImageNet acc@1 %{x:.1f}%<extra></extra>",
+    )
+
+
+def probe_figure(report: ProbeReport, height: int | None = None) -> go.Figure:
+    """Ranking bars (probe accuracy), model size and ImageNet acc@1, one row per model."""
+    rows = list(report.results)[::-1]  # plotly draws the first category at the bottom
+    fig = _subplots(report)
+    fig.add_trace(_linear_bars(rows, _group_labels(report)), row=1, col=1)
     missing = [r for r in rows if r.status != "ok"]
     _notes(fig, [r.label for r in missing], [_note(r) for r in missing], col=1)
     scored = [r for r in rows if r.scores]
     fig.add_trace(_markers(scored, "knn", "diamond", color(1), ".1%"), row=1, col=1)
     fig.add_trace(_markers(scored, "logme", "circle", color(3), ".3f"), row=1, col=2)
-    fig.add_trace(
-        go.Bar(
-            name="parameters",
-            x=[(r.params or 0) / 1e6 for r in rows],
-            y=labels,
-            orientation="h",
-            marker_color=[_MISSING if r.status != "ok" else color(4) for r in rows],
-            showlegend=False,
-            hovertemplate="%{y}<br>%{x:.1f} M parameters<extra></extra>",
-        ),
-        row=1,
-        col=3,
-    )
-    fig.add_trace(
-        go.Bar(
-            name="ImageNet acc@1",
-            x=[r.acc1 if r.acc1 is not None else 0.0 for r in rows],
-            y=labels,
-            orientation="h",
-            marker_color=[_MISSING if r.status != "ok" else color(2) for r in rows],
-            text=[f"{r.acc1:.1f}" if r.acc1 is not None else "" for r in rows],
-            textposition="inside",
-            showlegend=False,
-            hovertemplate="%{y}<br>ImageNet acc@1 %{x:.1f}%<extra></extra>",
-        ),
-        row=1,
-        col=4,
-    )
+    fig.add_trace(_size_bars(rows), row=1, col=3)
+    fig.add_trace(_imagenet_bars(rows), row=1, col=4)
     twins = [r.label for r in rows if r.acc1 is None and r.status == "ok"]
     _notes(fig, twins, ["random init"] * len(twins), col=4)
     fig.update_layout(

@@ -17,26 +17,31 @@ from lab.core import catalog
 from lab.core.data import (
     DataError,
     DataSpec,
-    allows_flip,
-    augmentations,
-    augmented_samples,
-    build_transform,
     load_dataset,
-    split_indices,
 )
 from lab.core.data.splits import check_fractions, check_n_per_class
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
+from lab.ui.data_preview import (
+    SPLIT_COLOURS,
+    augment_list_html,
+    augmented_png,
+    draw_split_chart,
+    most_train_images,
+    preview_png,
+    split_counts,
+    splits_html,
+    status_html,
+)
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
 from lab.ui.errors import guard, guarded
-from lab.ui.figures import plotly_loader, split_chart, sync_figure
+from lab.ui.figures import plotly_loader, split_chart
 from lab.ui.help_texts import help_text
 from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
     clear_error,
     error_box,
     help_line,
-    image_grid_png,
     note_html,
     panel_title,
     show_error,
@@ -44,14 +49,8 @@ from lab.ui.widgets_common import (
     with_classes,
 )
 
-#: How many images per class the preview grid shows, and for how many classes at most.
-PREVIEW_PER_CLASS = 6
-PREVIEW_MAX_CLASSES = 10
-AUGMENT_SAMPLES = 8
 #: Crop sizes offered besides the weights' own: small ones train much faster on a CPU.
 IMAGE_SIZES = (64, 96, 128, 160, 224)
-_SPLITS = ("train", "val", "test")
-_SPLIT_COLOURS = {"train": "#1e88e5", "val": "#fb8c00", "test": "#8e24aa"}
 
 
 class DataPanel(widgets.VBox):
@@ -85,7 +84,7 @@ class DataPanel(widgets.VBox):
         self.dataset = None
         self._build_controls()
         self.uploads = UploadPanel(store, on_change=self._on_uploads_changed)
-        self.class_chart = with_classes(split_chart(_SPLIT_COLOURS), "tl-class-chart")
+        self.class_chart = with_classes(split_chart(SPLIT_COLOURS), "tl-class-chart")
         self.children = [
             plotly_loader(),
             *panel_title("2 · Data", title),
@@ -278,13 +277,7 @@ class DataPanel(widgets.VBox):
             self._render_augment_list()
 
     def _render_augment_list(self) -> None:
-        """Name the augmentations this data set gets (no flips for digits)."""
-        text = ", ".join(augmentations(self.dataset_name))
-        if not allows_flip(self.dataset_name):
-            text += " · no flips: a mirrored digit is not that digit"
-        if not self.augment:
-            text = "off; when on: " + text
-        self.augment_list.value = f'<span style="color:#555">{text}</span>'
+        self.augment_list.value = augment_list_html(self.dataset_name, self.augment)
 
     # -- public -------------------------------------------------------------------
     def load(self) -> bool:
@@ -334,14 +327,9 @@ class DataPanel(widgets.VBox):
         """Images per class in each split for the current settings (None if none loaded)."""
         if self.dataset is None:
             return None
-        labels = np.asarray(self.dataset.labels)
-        splits = split_indices(
-            labels, self.val_fraction, self.test_fraction, self.n_per_class, self.seed
+        return split_counts(
+            self.dataset, self.val_fraction, self.test_fraction, self.n_per_class, self.seed
         )
-        return {
-            name: np.bincount(labels[getattr(splits, name)], minlength=self.num_classes)
-            for name in _SPLITS
-        }
 
     # -- drawing ------------------------------------------------------------------
     def _fail(self, message: str) -> bool:
@@ -359,35 +347,20 @@ class DataPanel(widgets.VBox):
             self.split_sizes.value = ""
             self.preview.layout.display = "none"
             self.augment_preview.layout.display = "none"
-            with self.class_chart.batch_update():
-                for bar in self.class_chart.data:
-                    bar.x, bar.y = [], []
-            sync_figure(self.class_chart)
+            draw_split_chart(self.class_chart, [], None)
 
     def _fit_slider(self, dataset: Any) -> None:
-        # The most training images any class has: larger n_per_class changes nothing.
-        labels = np.asarray(dataset.labels)
         try:
-            splits = split_indices(labels, self.val_fraction, self.test_fraction, None, self.seed)
+            most = most_train_images(dataset, self.val_fraction, self.test_fraction, self.seed)
         except DataError:
             return  # _render_splits shows the message
-        self.n_slider.max = max(int(np.bincount(labels[splits.train]).max()), 1)
+        self.n_slider.max = most
 
     def _render_status(self, dataset: Any) -> None:
-        skipped = len(getattr(dataset, "skipped", []))
-        note = f" · {skipped} unreadable file(s) skipped" if skipped else ""
-        self.status.value = (
-            f"<b>{self.dataset_name}</b>: {len(dataset):,} images · "
-            f"{len(dataset.class_names)} classes{note}"
-        )
+        self.status.value = status_html(self.dataset_name, dataset)
 
     def _render_preview(self, dataset: Any) -> None:
-        samples = dataset.samples_per_class(PREVIEW_PER_CLASS, seed=self.seed)
-        classes = list(range(len(dataset.class_names)))[:PREVIEW_MAX_CLASSES]
-        rows = [
-            (dataset.class_names[c], [dataset.image(int(i)) for i in samples[c]]) for c in classes
-        ]
-        show_png(self.preview, image_grid_png(rows))
+        show_png(self.preview, preview_png(dataset, self.seed))
 
     def _render_splits(self) -> None:
         try:
@@ -398,34 +371,18 @@ class DataPanel(widgets.VBox):
         if counts is None or self.dataset is None:
             return
         clear_error(self.error)
-        totals = {name: int(values.sum()) for name, values in counts.items()}
-        self.split_sizes.value = (
-            f"train <b>{totals['train']:,}</b> · validation <b>{totals['val']:,}</b> · "
-            f"test <b>{totals['test']:,}</b> images"
-        )
-        names = list(self.dataset.class_names)
-        with self.class_chart.batch_update():
-            for bar, split in zip(self.class_chart.data, _SPLITS, strict=True):
-                bar.x, bar.y = names, counts[split].tolist()
-        sync_figure(self.class_chart)
+        self.split_sizes.value = splits_html(counts)
+        draw_split_chart(self.class_chart, list(self.dataset.class_names), counts)
 
     def _render_augmented(self) -> None:
         if self.dataset is None or not self.augment:
             self.augment_preview.layout.display = "none"
             return
         try:
-            preproc = catalog.preprocessing(self.model_key)
-            transform = build_transform(
-                preproc,
-                image_size=self.image_size or None,
-                augment=True,
-                train=True,
-                flip=allows_flip(self.dataset_name),
+            png = augmented_png(
+                self.dataset, self.dataset_name, self.model_key, self.image_size, self.seed
             )
-            index = int(self.dataset.samples_per_class(1, seed=self.seed)[0][0])
-            images = augmented_samples(self.dataset, index, AUGMENT_SAMPLES, transform, self.seed)
         except DataError as error:
             show_error(self.error, str(error))
             return
-        rows = [("original", [self.dataset.image(index)]), ("augmented", images)]
-        show_png(self.augment_preview, image_grid_png(rows, cell=96))
+        show_png(self.augment_preview, png)

@@ -23,6 +23,14 @@ import ipywidgets as widgets
 import plotly.basewidget
 import plotly.graph_objects as go
 
+# Why the bundle is shared: with one copy per figure, a page of eight figures parses
+# ~40 MB of JavaScript, and anywidget drops every update of a figure whose copy takes
+# over two seconds to load, so live plots stay empty in Voilà. plotly has no option for
+# a shared bundle, so its minified build is rewritten: the closing
+# ``export{A as FigureModel,B as FigureView,C as default}`` becomes a global the figures'
+# tiny modules wait for, where ``C`` is anywidget's ``() => {initialize, render}``
+# factory. tests/ui/test_figures.py pins that layout; an upgrade that changes it fails
+# there (and here the figures fall back to one bundle each, with a warning).
 _BUNDLE = pathlib.Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
 _EXPORT = re.compile(r"export\s*\{(\w+) as FigureModel,(\w+) as FigureView,(\w+) as default\}")
 

@@ -7,7 +7,6 @@ filters. Construction only reads catalog metadata; no model is built here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -20,54 +19,24 @@ from lab.plots.pareto import pareto_front
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader, sync_figure
 from lab.ui.help_texts import help_text
+from lab.ui.model_table import (
+    AVAILABILITY_COLOURS,
+    SORT_COLUMNS,
+    X_AXES,
+    info_html,
+    scatter_point,
+    scatter_title,
+    table_html,
+    visible_entries,
+)
+from lab.ui.model_table import number as _number
 from lab.ui.traits import Choice, ModelKey
 from lab.ui.widgets_common import (
     error_box,
-    format_count,
     help_line,
-    html_table,
     panel_title,
     with_classes,
 )
-
-#: Columns the table can be sorted by: label -> (entry attribute, largest first).
-SORT_COLUMNS: dict[str, tuple[str, bool]] = {
-    "ImageNet acc@1": ("acc1", True),
-    "parameters": ("params", False),
-    "file size": ("file_size_mb", False),
-    "GFLOPs": ("gflops", False),
-    "name": ("key", False),
-}
-#: Horizontal axes of the scatter: label -> (entry attribute, scale to display units).
-X_AXES: dict[str, tuple[str, float]] = {
-    "parameters (M)": ("params", 1e-6),
-    "file size (MB)": ("file_size_mb", 1.0),
-    "GFLOPs": ("gflops", 1.0),
-    "latency (ms, batch 1)": ("batch1_ms", 1.0),
-    "latency (ms/image, batch 32)": ("batch32_ms", 1.0),
-}
-_AVAILABILITY_COLOURS = {"offline": "#2e7d32", "cached": "#1565c0", "download": "#9e9e9e"}
-
-
-def _number(value: Any) -> float | None:
-    """Catalog numbers may be missing (None or NaN) for some entries."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _cell(value: Any, fmt: Callable[[float], str]) -> str:
-    number = _number(value)
-    return "–" if number is None else fmt(number)
-
-
-def _scatter_title() -> str:
-    legend = " ".join(
-        f'<span style="color:{colour}">●</span> {name}'
-        for name, colour in _AVAILABILITY_COLOURS.items()
-    )
-    return f"accuracy vs cost · click a point to choose · {legend} · ┅ Pareto front"
 
 
 class ModelPanel(widgets.VBox):
@@ -205,7 +174,7 @@ class ModelPanel(widgets.VBox):
             showlegend=False,
             yaxis_title="ImageNet acc@1 (%)",
             xaxis_type="log",
-            title={"text": _scatter_title(), "font": {"size": 12}},
+            title={"text": scatter_title(), "font": {"size": 12}},
         )
         self.scatter.data[0].on_click(guard(self, self._on_point_clicked))
 
@@ -285,25 +254,9 @@ class ModelPanel(widgets.VBox):
 
     # -- drawing ------------------------------------------------------------------
     def _apply_filters(self) -> None:
-        def keep(entry: Any) -> bool:
-            if self.offline_only and self.availability(entry.key) == "download":
-                return False
-            size = _number(entry.file_size_mb)
-            return size is None or size <= self.max_size_mb * (1 + 1e-6)
-
-        attribute, descending = SORT_COLUMNS[self.sort_by]
-
-        def order(entry: Any) -> tuple[bool, Any]:
-            value = getattr(entry, attribute)
-            if attribute == "key":
-                return (False, value)
-            number = _number(value)
-            # Missing values sort last in either direction.
-            if number is None:
-                return (True, 0.0)
-            return (False, -number if descending else number)
-
-        self._visible = sorted(filter(keep, self._entries), key=order)
+        self._visible = visible_entries(
+            self._entries, self.availability, self.offline_only, self.max_size_mb, self.sort_by
+        )
 
     def _render(self) -> None:
         with self.hold_sync():
@@ -332,56 +285,17 @@ class ModelPanel(widgets.VBox):
             self._syncing = False
 
     def _render_table(self) -> None:
-        header = ["model", "params", "MB", "GFLOPs", "ms b1", "ms/img b32", "acc@1 %", "weights"]
-        rows = [
-            [
-                e.key,
-                _cell(e.params, format_count),
-                _cell(e.file_size_mb, lambda v: f"{v:.1f}"),
-                _cell(e.gflops, lambda v: f"{v:.2f}"),
-                _cell(self._latency(e, "batch1_ms"), lambda v: f"{v:.1f}"),
-                _cell(self._latency(e, "batch32_ms"), lambda v: f"{v:.1f}"),
-                _cell(e.acc1, lambda v: f"{v:.1f}"),
-                self.availability(e.key),
-            ]
-            for e in self._visible
-        ]
-        keys = self.visible_keys()
-        highlight = keys.index(self.model_key) if self.model_key in keys else -1
-        body = html_table(header, rows, highlight) if rows else "<i>no model matches</i>"
-        self.table.value = f'<div style="max-height:260px;overflow-y:auto">{body}</div>'
+        self.table.value = table_html(
+            self._visible, self.model_key, self.availability, self.latencies
+        )
 
     def _render_info(self) -> None:
         e = catalog.get_entry(self.model_key)
         available = self.availability(e.key)
-        weights = "random init" if not self.pretrained else f"pretrained weights: {available}"
-        if self.from_scratch:
-            weights = "random init (the approach trains from scratch: no weights loaded)"
-        note = ""
-        if self.pretrained and not self.from_scratch and available == "download":
-            note = " · <b>needs internet</b> to download the weights on first use"
-        self.info.value = (
-            f"<b>{e.key}</b> · {_cell(e.params, format_count)} params "
-            "(with the 1000-class ImageNet head) · "
-            f"{_cell(e.file_size_mb, lambda v: f'{v:.1f}')} MB · "
-            f"{_cell(e.gflops, lambda v: f'{v:.2f}')} GFLOPs · "
-            f"acc@1 {_cell(e.acc1, lambda v: f'{v:.1f}')} % · "
-            f"input {e.input_size} px · {weights}{note}"
-        )
-
-    def _latency(self, entry: Any, batch: str) -> float | None:
-        return _number(self.latencies.get(entry.key, {}).get(batch))
+        self.info.value = info_html(e, available, self.pretrained, self.from_scratch)
 
     def _xy(self, entry: Any) -> tuple[float, float] | None:
-        attribute, scale = X_AXES[self.x_axis]
-        if attribute.endswith("_ms"):
-            x = self._latency(entry, attribute)
-        else:
-            x = _number(getattr(entry, attribute))
-        y = _number(entry.acc1)
-        if x is None or y is None or x <= 0:
-            return None
-        return x * scale, y
+        return scatter_point(entry, self.x_axis, self.latencies)
 
     def _render_scatter(self) -> None:
         points = [(e, xy) for e in self._visible if (xy := self._xy(e)) is not None]
@@ -394,7 +308,7 @@ class ModelPanel(widgets.VBox):
             models.text = [e.key for e, _ in points]
             models.hovertemplate = "%{text}<br>x=%{x:.3g}<br>acc@1=%{y:.1f}%<extra></extra>"
             models.marker.color = [
-                _AVAILABILITY_COLOURS.get(self.availability(e.key), "#9e9e9e") for e, _ in points
+                AVAILABILITY_COLOURS.get(self.availability(e.key), "#9e9e9e") for e, _ in points
             ]
             self.scatter.data[1].x = [chosen[0]] if chosen else []
             self.scatter.data[1].y = [chosen[1]] if chosen else []

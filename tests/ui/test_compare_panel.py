@@ -10,7 +10,7 @@ import numpy as np
 from lab.core.events import EvaluationCompleted, Payload, RunCompleted, RunFailed, RunStarted
 from lab.core.history import RunHistory
 from lab.core.runs import payload_to_dict
-from lab.ui.compare_panel import ComparePanel
+from lab.ui.compare_panel import CompareChanged, ComparePanel, SavedRunsLoaded
 from lab.ui.pump import EventPump, Sends
 from lab.ui.routes import Routes
 
@@ -103,3 +103,55 @@ def test_the_compare_plot_fills_the_panel_width(tmp_path):
     figure = panel.ensure_figure()
     assert figure.layout.autosize is True and figure.layout.width is None
     assert panel.plot_box.layout.width == "100%"
+
+
+def test_finished_runs_are_listed_selected_and_tabulated_without_a_request() -> None:
+    posted: list[object] = []
+    panel = ComparePanel(post=posted.append, runs_dir=None)
+    assert "Finish or stop a run" in panel.table.value
+    panel.add_run(_history("1 · scratch", _events("r1")), Sends())
+    panel.add_run(_history("2 · scratch", _events("r2", data="mnist5k")), Sends())
+    assert list(panel.select.options) == ["1 · scratch", "2 · scratch"]
+    assert panel.select.value == ("1 · scratch", "2 · scratch")
+    assert posted == []  # the pump changed the selection, not the user
+    table = panel.table.value
+    assert table.count("<tr") == 3  # the header and one row per run
+    assert f"{0.5:.1%}" in table and f"{0.4:.3f}" in table  # accuracy as %, loss as number
+    assert "mnist5k" in table and "completed" in table
+
+
+def test_a_user_selection_is_posted_and_redraws_only_the_selected_runs() -> None:
+    posted: list[object] = []
+    panel = ComparePanel(post=posted.append, runs_dir=None)
+    for name, run_id in (("one", "r1"), ("two", "r2")):
+        panel.add_run(_history(name, _events(run_id)), Sends())
+    panel.select.value = ("two",)
+    assert posted == [CompareChanged()]
+    assert panel.handles(posted[0]) and panel.handles(SavedRunsLoaded(()))
+    assert not panel.handles(object())
+    panel.handle(posted[0], Sends())
+    assert [h.name for h in panel.selected()] == ["two"]
+    assert ">two<" in panel.table.value and ">one<" not in panel.table.value
+
+
+def test_the_figure_overlays_two_curves_per_selected_run() -> None:
+    panel = ComparePanel(runs_dir=None)
+    figure = panel.ensure_figure()
+    assert len(figure.data) == 0
+    panel.add_run(_history("one", _events("r1")), Sends())
+    panel.add_run(_history("two", _events("r2")), Sends())
+    assert len(figure.data) == 4  # validation loss and accuracy of each run
+    assert panel.ensure_figure() is figure  # made once
+
+
+def test_an_interrupted_saved_run_names_how_far_it_got() -> None:
+    panel = ComparePanel(runs_dir="runs")
+    events = _events("cut")[:2]  # started and one evaluation, then the process died
+    history = _history("cut", events)
+    history.state = "interrupted"
+    panel.handle(SavedRunsLoaded((history,), damaged=("bad: metrics.jsonl unreadable",)), Sends())
+    info = panel.info.value
+    assert "1 saved run(s) found in runs." in info
+    assert "Interrupted" in info and "cut: reached epoch 1, no checkpoint" in info
+    assert "bad: metrics.jsonl unreadable" in info
+    assert list(panel.select.options) == ["cut"]
