@@ -17,20 +17,18 @@ from lab.core import catalog
 from lab.core.data import (
     DataError,
     DataSpec,
-    allows_flip,
-    augmentations,
-    augmented_samples,
-    build_transform,
     load_dataset,
     split_indices,
 )
 from lab.core.data.splits import check_fractions, check_n_per_class
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
+from lab.ui.augment_view import AugmentView
 from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import plotly_loader, split_chart, sync_figure
 from lab.ui.help_texts import help_text
+from lab.ui.traits import as_trait_error
 from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
     clear_error,
@@ -47,7 +45,6 @@ from lab.ui.widgets_common import (
 #: How many images per class the preview grid shows, and for how many classes at most.
 PREVIEW_PER_CLASS = 6
 PREVIEW_MAX_CLASSES = 10
-AUGMENT_SAMPLES = 8
 #: Crop sizes offered besides the weights' own: small ones train much faster on a CPU.
 IMAGE_SIZES = (64, 96, 128, 160, 224)
 _SPLITS = ("train", "val", "test")
@@ -105,7 +102,7 @@ class DataPanel(widgets.VBox):
         ]
         with_classes(self, "tl-panel", "tl-data-panel")
         self._ready = True
-        self._render_augment_list()
+        self.augmenting.describe(self.dataset_name, self.augment)
         self._on_dataset_name_changed({"new": self.dataset_name})
 
     # -- construction -------------------------------------------------------------
@@ -176,14 +173,10 @@ class DataPanel(widgets.VBox):
     def _build_previews(self) -> None:
         self.preview = with_classes(widgets.Image(format="png"), "tl-preview")
         self.preview.layout.display = "none"
-        self.augment_check = with_classes(
-            widgets.Checkbox(description="augment training images", tooltip=help_text("augment")),
-            "tl-augment",
-        )
+        self.augmenting = AugmentView()
+        self.augment_check, self.augment_list = self.augmenting.check, self.augmenting.names
+        self.augment_preview = self.augmenting.preview
         widgets.link((self, "augment"), (self.augment_check, "value"))
-        self.augment_list = with_classes(widgets.HTML(""), "tl-augment-list")
-        self.augment_preview = with_classes(widgets.Image(format="png"), "tl-augment-preview")
-        self.augment_preview.layout.display = "none"
 
     def _fraction_slider(self, label: str, upper: float, trait: str) -> widgets.FloatSlider:
         slider = widgets.FloatSlider(
@@ -201,21 +194,16 @@ class DataPanel(widgets.VBox):
     # -- rules --------------------------------------------------------------------
     @validate("n_per_class")
     def _validate_n_per_class(self, proposal: dict[str, Any]) -> int:
-        value = int(proposal["value"])
-        try:
-            check_n_per_class(value)
-        except DataError as error:
-            raise TraitError(str(error)) from None
-        return value
+        with as_trait_error():
+            check_n_per_class(proposal["value"])
+        return int(proposal["value"])
 
     @validate("val_fraction", "test_fraction")
     def _validate_fraction(self, proposal: dict[str, Any]) -> float:
         fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
         fractions[proposal["trait"].name] = float(proposal["value"])
-        try:
+        with as_trait_error():
             check_fractions(**fractions)
-        except DataError as error:
-            raise TraitError(str(error)) from None
         return float(proposal["value"])
 
     @validate("image_size")
@@ -275,16 +263,7 @@ class DataPanel(widgets.VBox):
     @guarded
     def _on_augment_list_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
-            self._render_augment_list()
-
-    def _render_augment_list(self) -> None:
-        """Name the augmentations this data set gets (no flips for digits)."""
-        text = ", ".join(augmentations(self.dataset_name))
-        if not allows_flip(self.dataset_name):
-            text += " · no flips: a mirrored digit is not that digit"
-        if not self.augment:
-            text = "off; when on: " + text
-        self.augment_list.value = f'<span style="color:#555">{text}</span>'
+            self.augmenting.describe(self.dataset_name, self.augment)
 
     # -- public -------------------------------------------------------------------
     def load(self) -> bool:
@@ -358,11 +337,8 @@ class DataPanel(widgets.VBox):
             self.status.value = status
             self.split_sizes.value = ""
             self.preview.layout.display = "none"
-            self.augment_preview.layout.display = "none"
-            with self.class_chart.batch_update():
-                for bar in self.class_chart.data:
-                    bar.x, bar.y = [], []
-            sync_figure(self.class_chart)
+            self.augmenting.hide()
+            self._draw_counts([], {})
 
     def _fit_slider(self, dataset: Any) -> None:
         # The most training images any class has: larger n_per_class changes nothing.
@@ -403,29 +379,21 @@ class DataPanel(widgets.VBox):
             f"train <b>{totals['train']:,}</b> · validation <b>{totals['val']:,}</b> · "
             f"test <b>{totals['test']:,}</b> images"
         )
-        names = list(self.dataset.class_names)
+        self._draw_counts(list(self.dataset.class_names), counts)
+
+    def _draw_counts(self, names: list[str], counts: dict[str, np.ndarray]) -> None:
         with self.class_chart.batch_update():
             for bar, split in zip(self.class_chart.data, _SPLITS, strict=True):
-                bar.x, bar.y = names, counts[split].tolist()
+                bar.x, bar.y = names, counts[split].tolist() if split in counts else []
         sync_figure(self.class_chart)
 
     def _render_augmented(self) -> None:
         if self.dataset is None or not self.augment:
-            self.augment_preview.layout.display = "none"
+            self.augmenting.hide()
             return
         try:
-            preproc = catalog.preprocessing(self.model_key)
-            transform = build_transform(
-                preproc,
-                image_size=self.image_size or None,
-                augment=True,
-                train=True,
-                flip=allows_flip(self.dataset_name),
+            self.augmenting.show(
+                self.dataset, self.dataset_name, self.model_key, self.image_size, self.seed
             )
-            index = int(self.dataset.samples_per_class(1, seed=self.seed)[0][0])
-            images = augmented_samples(self.dataset, index, AUGMENT_SAMPLES, transform, self.seed)
         except DataError as error:
             show_error(self.error, str(error))
-            return
-        rows = [("original", [self.dataset.image(index)]), ("augmented", images)]
-        show_png(self.augment_preview, image_grid_png(rows, cell=96))
