@@ -22,10 +22,9 @@ from lab.core.data import (
 from lab.core.data.splits import check_fractions, check_n_per_class
 from lab.core.settings import LabSettings, current
 from lab.core.uploads import UploadStore
+from lab.ui.augment_view import AugmentView
 from lab.ui.data_preview import (
     SPLIT_COLOURS,
-    augment_list_html,
-    augmented_png,
     draw_split_chart,
     most_train_images,
     preview_png,
@@ -37,6 +36,7 @@ from lab.ui.data_sources import FOLDER, UPLOADS, DataSources, dataset_options
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import plotly_loader, split_chart
 from lab.ui.help_texts import help_text
+from lab.ui.traits import as_trait_error
 from lab.ui.upload_panel import UploadPanel
 from lab.ui.widgets_common import (
     clear_error,
@@ -104,7 +104,7 @@ class DataPanel(widgets.VBox):
         ]
         with_classes(self, "tl-panel", "tl-data-panel")
         self._ready = True
-        self._render_augment_list()
+        self.augmenting.describe(self.dataset_name, self.augment)
         self._on_dataset_name_changed({"new": self.dataset_name})
 
     # -- construction -------------------------------------------------------------
@@ -175,14 +175,10 @@ class DataPanel(widgets.VBox):
     def _build_previews(self) -> None:
         self.preview = with_classes(widgets.Image(format="png"), "tl-preview")
         self.preview.layout.display = "none"
-        self.augment_check = with_classes(
-            widgets.Checkbox(description="augment training images", tooltip=help_text("augment")),
-            "tl-augment",
-        )
+        self.augmenting = AugmentView()
+        self.augment_check, self.augment_list = self.augmenting.check, self.augmenting.names
+        self.augment_preview = self.augmenting.preview
         widgets.link((self, "augment"), (self.augment_check, "value"))
-        self.augment_list = with_classes(widgets.HTML(""), "tl-augment-list")
-        self.augment_preview = with_classes(widgets.Image(format="png"), "tl-augment-preview")
-        self.augment_preview.layout.display = "none"
 
     def _fraction_slider(self, label: str, upper: float, trait: str) -> widgets.FloatSlider:
         slider = widgets.FloatSlider(
@@ -200,21 +196,16 @@ class DataPanel(widgets.VBox):
     # -- rules --------------------------------------------------------------------
     @validate("n_per_class")
     def _validate_n_per_class(self, proposal: dict[str, Any]) -> int:
-        value = int(proposal["value"])
-        try:
-            check_n_per_class(value)
-        except DataError as error:
-            raise TraitError(str(error)) from None
-        return value
+        with as_trait_error():
+            check_n_per_class(proposal["value"])
+        return int(proposal["value"])
 
     @validate("val_fraction", "test_fraction")
     def _validate_fraction(self, proposal: dict[str, Any]) -> float:
         fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
         fractions[proposal["trait"].name] = float(proposal["value"])
-        try:
+        with as_trait_error():
             check_fractions(**fractions)
-        except DataError as error:
-            raise TraitError(str(error)) from None
         return float(proposal["value"])
 
     @validate("image_size")
@@ -274,10 +265,7 @@ class DataPanel(widgets.VBox):
     @guarded
     def _on_augment_list_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
-            self._render_augment_list()
-
-    def _render_augment_list(self) -> None:
-        self.augment_list.value = augment_list_html(self.dataset_name, self.augment)
+            self.augmenting.describe(self.dataset_name, self.augment)
 
     # -- public -------------------------------------------------------------------
     def load(self) -> bool:
@@ -346,7 +334,7 @@ class DataPanel(widgets.VBox):
             self.status.value = status
             self.split_sizes.value = ""
             self.preview.layout.display = "none"
-            self.augment_preview.layout.display = "none"
+            self.augmenting.hide()
             draw_split_chart(self.class_chart, [], None)
 
     def _fit_slider(self, dataset: Any) -> None:
@@ -376,13 +364,11 @@ class DataPanel(widgets.VBox):
 
     def _render_augmented(self) -> None:
         if self.dataset is None or not self.augment:
-            self.augment_preview.layout.display = "none"
+            self.augmenting.hide()
             return
         try:
-            png = augmented_png(
+            self.augmenting.show(
                 self.dataset, self.dataset_name, self.model_key, self.image_size, self.seed
             )
         except DataError as error:
             show_error(self.error, str(error))
-            return
-        show_png(self.augment_preview, png)

@@ -12,21 +12,13 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.core import catalog
-from lab.core.data import (
-    allows_flip,
-    augmentations,
-    augmented_samples,
-    build_transform,
-    split_indices,
-)
+from lab.core.data import split_indices
 from lab.ui.figures import sync_figure
 from lab.ui.widgets_common import image_grid_png
 
 #: How many images per class the preview grid shows, and for how many classes at most.
 PREVIEW_PER_CLASS = 6
 PREVIEW_MAX_CLASSES = 10
-AUGMENT_SAMPLES = 8
 SPLITS = ("train", "val", "test")
 SPLIT_COLOURS = {"train": "#1e88e5", "val": "#fb8c00", "test": "#8e24aa"}
 
@@ -78,28 +70,3 @@ def draw_split_chart(
         for bar, split in zip(chart.data, SPLITS, strict=True):
             bar.x, bar.y = (names, counts[split].tolist()) if counts is not None else ([], [])
     sync_figure(chart)
-
-
-def augment_list_html(name: str, augment: bool) -> str:
-    """The augmentations data set ``name`` gets (no flips for digits), grey."""
-    text = ", ".join(augmentations(name))
-    if not allows_flip(name):
-        text += " · no flips: a mirrored digit is not that digit"
-    if not augment:
-        text = "off; when on: " + text
-    return f'<span style="color:#555">{text}</span>'
-
-
-def augmented_png(dataset: Any, name: str, model_key: str, image_size: int, seed: int) -> bytes:
-    """One training image beside a few augmented versions of it, as the model would see."""
-    transform = build_transform(
-        catalog.preprocessing(model_key),
-        image_size=image_size or None,
-        augment=True,
-        train=True,
-        flip=allows_flip(name),
-    )
-    index = int(dataset.samples_per_class(1, seed=seed)[0][0])
-    images = augmented_samples(dataset, index, AUGMENT_SAMPLES, transform, seed)
-    rows = [("original", [dataset.image(index)]), ("augmented", images)]
-    return image_grid_png(rows, cell=96)

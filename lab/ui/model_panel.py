@@ -192,7 +192,7 @@ class ModelPanel(widgets.VBox):
         return value
 
     # -- handlers -----------------------------------------------------------------
-    @observe("model_key")
+    @observe("model_key", "x_axis", "latencies")
     @guarded
     def _on_model_key_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
@@ -209,12 +209,6 @@ class ModelPanel(widgets.VBox):
     def _on_filters_changed(self, change: dict[str, Any]) -> None:
         if self._ready:
             self._apply_filters()
-            self._render()
-
-    @observe("x_axis", "latencies")
-    @guarded
-    def _on_x_axis_changed(self, change: dict[str, Any]) -> None:
-        if self._ready:
             self._render()
 
     def _on_select_changed(self, change: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ through :func:`~lab.core.config.setting_problem`, a model key through the catalo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from traitlets import Enum, HasTraits, TraitError, Unicode
@@ -47,6 +48,18 @@ class ModelKey(Unicode):
             message = error.args[0] if error.args else str(error)
             raise TraitError(f"{self.name}={key!r}: {message}") from None
         return key
+
+
+@contextmanager
+def as_trait_error() -> Iterator[None]:
+    """Report a core rule's ``ValueError`` (``DataError``, ``ConfigError``) as a TraitError.
+
+    traitlets expects a validator to raise TraitError; the message stays the core's.
+    """
+    try:
+        yield
+    except ValueError as error:
+        raise TraitError(str(error)) from None
 
 
 def run_setting(proposal: dict[str, Any], setting: str | None = None) -> Any:
