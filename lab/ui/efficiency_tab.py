@@ -20,7 +20,7 @@ from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, d
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.ui.errors import guard
-from lab.ui.figures import figure_widget
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.jobs import IDLE, BackgroundJob
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import clear_error, error_box, show_error, sync_figure, with_classes
@@ -31,6 +31,8 @@ CURVE_HELP = (
     "over seeds."
 )
 SIZES = [("64 px", 64), ("96 px", 96), ("128 px", 128)]
+#: What the controls show before the user changes them.
+DEFAULT_SPEC = CurveSpec(sizes=(5, 10, 25, 50), seeds=(0, 1), image_size=64, test_per_class=50)
 
 #: Which data the curve uses: a loaded data set, or a data set name.
 DataSource = Callable[[], ImageDataset | str]
@@ -48,6 +50,11 @@ class _Failed:
     message: str
 
 
+def _size(spec: CurveSpec) -> tuple[str, int]:
+    size = spec.image_size
+    return ("model's own", 0) if size is None else (f"{size} px", size)  # 0: the weights' own
+
+
 def parse_sizes(text: str) -> tuple[int, ...]:
     """ "5, 10, 25" -> (5, 10, 25); ValueError naming the field otherwise."""
     try:
@@ -62,22 +69,39 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 class EfficiencyTab(widgets.VBox):
-    """Measure the curve on ``data()`` (called on the worker thread) behind one button."""
+    """Measure the curve on ``data`` behind one button, with Stop.
 
-    def __init__(self, data: DataSource, threaded: bool = True, models: list[str] | None = None):
-        self._data = data
+    ``data`` is a data set name or a function giving the data (called on the worker
+    thread, e.g. the lab's loaded data set). ``spec`` sets the controls' first values
+    and the settings they do not show (epochs, test images per class, ...).
+    """
+
+    def __init__(
+        self,
+        data: DataSource | str,
+        threaded: bool = True,
+        models: list[str] | None = None,
+        spec: CurveSpec | None = None,
+    ):
+        self._data: DataSource = data if callable(data) else (lambda: data)
+        self._base = base = spec or DEFAULT_SPEC
         offline = models or [e.key for e in catalog.list_models() if e.availability != "download"]
         default = catalog.DEFAULT_MODEL if catalog.DEFAULT_MODEL in offline else offline[0]
-        self.model = widgets.Dropdown(options=offline, value=default, description="model")
+        model = base.model if base.model in offline else default
+        self.model = widgets.Dropdown(options=offline, value=model, description="model")
         self.sizes = with_classes(
-            widgets.Text("5, 10, 25, 50", description="per class"), "tl-efficiency-sizes"
+            widgets.Text(", ".join(map(str, base.sizes)), description="per class"),
+            "tl-efficiency-sizes",
         )
-        self.seeds = widgets.IntSlider(2, min=1, max=5, description="seeds")
-        self.image_size = widgets.Dropdown(options=SIZES, value=64, description="image size")
+        self.seeds = widgets.IntSlider(len(base.seeds), min=1, max=5, description="seeds")
+        sizes = SIZES if base.image_size in dict(SIZES).values() else [*SIZES, _size(base)]
+        self.image_size = widgets.Dropdown(
+            options=sizes, value=base.image_size or 0, description="image size"
+        )
         wide = widgets.Layout(width="auto")  # checkbox labels are cut at the default width
         self.arms = {
             arm: widgets.Checkbox(
-                arm != "fine_tuning", description=ARM_LABELS[arm], indent=False, layout=wide
+                arm in base.arms, description=ARM_LABELS[arm], indent=False, layout=wide
             )
             for arm in ARMS
         }
@@ -96,6 +120,7 @@ class EfficiencyTab(widgets.VBox):
         )
         self.error = error_box()
         self.last_result: EfficiencyResult | None = None
+        self.last_error: str | None = None  # why the last curve failed, if it did
         self.job = BackgroundJob(
             self._apply,
             self._set_busy,
@@ -108,6 +133,7 @@ class EfficiencyTab(widgets.VBox):
         help_text = f'<span style="color:#666;font-size:90%">{html.escape(CURVE_HELP)}</span>'
         super().__init__(
             [
+                plotly_loader(),
                 widgets.HTML(help_text),
                 widgets.HBox(
                     [
@@ -130,20 +156,37 @@ class EfficiencyTab(widgets.VBox):
 
     def spec(self) -> CurveSpec:
         """The curve the controls describe (ValueError naming a bad field)."""
-        return CurveSpec(
+        return replace(
+            self._base,
             model=self.model.value,
             sizes=parse_sizes(self.sizes.value),
             arms=self.chosen_arms(),
             seeds=tuple(range(self.seeds.value)),
-            image_size=self.image_size.value,
-            test_per_class=50,
+            image_size=self.image_size.value or None,
         )
 
     def measure(self) -> None:
         """Start measuring (refused in words while a curve is measured)."""
         clear_error(self.error)
-        if not self.job.launch(self._work):
+        if self.job.running:
             show_error(self.error, "the curve is still being measured: wait, or press Stop")
+            return
+        self.last_result, self.last_error = None, None
+        self.job.launch(self._work)
+
+    def wait(self, timeout: float | None = None) -> EfficiencyResult:
+        """Wait for the curve being measured and return it (notebooks, scripts).
+
+        RuntimeError with the panel's message if it failed; TimeoutError if it is still
+        being measured after ``timeout`` seconds.
+        """
+        self.job.join(timeout)
+        if self.job.running:
+            raise TimeoutError(f"timeout={timeout}: the curve is still being measured")
+        if self.last_result is None:
+            why = self.last_error or "press Measure curve first"
+            raise RuntimeError(f"no curve was measured: {why}")
+        return self.last_result
 
     def _work(self) -> None:
         try:
@@ -181,6 +224,7 @@ class EfficiencyTab(widgets.VBox):
                 with sends.hold(self.run_button, self.stop_button):
                     self._set_busy(False)
             elif isinstance(item, _Failed):
+                self.last_error = item.message
                 show_error(self.error, item.message)
                 sends.count += 2
             elif isinstance(item, _Progress):
