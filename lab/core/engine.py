@@ -29,8 +29,9 @@ import torch
 from torch import nn
 
 from lab.core import staged
-from lab.core.config import RunConfig
+from lab.core.config import ConfigError, RunConfig
 from lab.core.control import RunControl, StopRequested
+from lab.core.data import DataError
 from lab.core.device import DeviceSetup, setup_device
 from lab.core.events import (
     CheckpointSaved,
@@ -171,6 +172,13 @@ class Trainer:
     def state(self) -> str:
         """One of ``lab.core.history.STATES``."""
         return self._state
+
+    @property
+    def refused(self) -> bool:
+        """Whether set-up refused a setting (a :class:`ConfigError` or :class:`DataError`,
+        e.g. a batch larger than the training split) before the run started: nothing
+        trained and nothing was saved, so it is not a run to compare."""
+        return self.history.started is None and isinstance(self.error, ConfigError | DataError)
 
     @property
     def run_dir(self) -> Path | None:

@@ -95,6 +95,7 @@ class TransferLab(widgets.VBox):
         self.runs_dir, self.live = runs_dir, live
         self.trainer: Trainer | None = None
         self._trained: Trainer | None = None  # the last trainer that trained a step
+        self._shown: Trainer | None = None  # the trainer step 5 showed before this one
         self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
@@ -124,7 +125,7 @@ class TransferLab(widgets.VBox):
         # Step 4 offers the run as plain PyTorch, next to the button that trains it.
         self.train_panel.children = [*self.train_panel.children, self.show_code]
         self.results_panel = ResultsPanel()
-        self.results_panel.gradcam.trainer = lambda: self.trainer
+        self.results_panel.gradcam.trainer = self.shown_trainer
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
@@ -214,6 +215,16 @@ class TransferLab(widgets.VBox):
             self._trained = self.trainer
         return self._trained
 
+    def shown_trainer(self) -> Trainer | None:
+        """The trainer of the run step 5 shows (its gallery's Grad-CAM uses this model).
+
+        A start whose set-up refused a setting shows nothing of its own: the run before
+        it stays on screen, and so does its model.
+        """
+        if self.trainer is not None and self.trainer.refused:
+            return self._shown
+        return self.trainer
+
     # -- configuration ------------------------------------------------------------
     def config(self) -> RunConfig:
         """The run configuration the panels describe now (raises if a value is invalid)."""
@@ -274,7 +285,12 @@ class TransferLab(widgets.VBox):
         self.pump.submit(Notice(text, level))
 
     def start(self) -> Trainer | None:
-        """Start a run with the current settings; returns its trainer (None if refused)."""
+        """Start a run with the current settings; returns its trainer (None if refused).
+
+        Settings are checked here when step 2 has loaded the data; otherwise the
+        trainer checks them once it has read the data, and a setting it refuses ends
+        as a notice, not as a failed run (``trainer.refused``).
+        """
         current = self.trainer
         if current is not None and current.state in ACTIVE:
             self._notice(
@@ -293,13 +309,16 @@ class TransferLab(widgets.VBox):
             self._notice(f"Could not start: {error}", "error")
             return None
         self.trained_model()  # remember the current model before the new run replaces it
+        self._shown = self.shown_trainer()
         self.trainer = trainer
         self.results_panel.ensure_figure()
         history = RunHistory(name=self._run_name(config))
         if self.live:
             self.pump.start()
         # The images are looked up after RUN_STARTED, when the trainer has built its data.
-        self.pump.submit(NewRun(history, images=lambda: validation_images(trainer.parts.val)))
+        self.pump.submit(
+            NewRun(history, lambda: validation_images(trainer.parts.val), lambda: trainer.refused)
+        )
         # O(1) on the trainer thread: tag the event with its run and queue it.
         trainer.on(None, lambda payload: self.pump.put(RunEvent(history, payload)))
         trainer.start()

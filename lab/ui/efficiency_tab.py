@@ -19,12 +19,14 @@ from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, d
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.ui.errors import guard
-from lab.ui.figures import figure_widget
+from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.jobs import BackgroundJob
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 
 SIZES = [("64 px", 64), ("96 px", 96), ("128 px", 128)]
+#: What the controls show before the user changes them.
+DEFAULT_SPEC = CurveSpec(sizes=(5, 10, 25, 50), seeds=(0, 1), image_size=64, test_per_class=50)
 
 #: Which data the curve uses: a loaded data set, or a data set name.
 DataSource = Callable[[], ImageDataset | str]
@@ -42,6 +44,11 @@ class _Failed:
     message: str
 
 
+def _size(spec: CurveSpec) -> tuple[str, int]:
+    size = spec.image_size
+    return ("model's own", 0) if size is None else (f"{size} px", size)  # 0: the weights' own
+
+
 def parse_sizes(text: str) -> tuple[int, ...]:
     """ "5, 10, 25" -> (5, 10, 25); ValueError naming the field otherwise."""
     try:
@@ -56,11 +63,23 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 class EfficiencyTab(widgets.VBox):
-    """Measure the curve on ``data()`` (called on the worker thread) behind one button."""
+    """Measure the curve on ``data`` behind one button, with Stop.
 
-    def __init__(self, data: DataSource, threaded: bool = True, models: list[str] | None = None):
-        self._data = data
-        self._build_settings(models or catalog.offline_keys())
+    ``data`` is a data set name or a function giving the data (called on the worker
+    thread, e.g. the lab's loaded data set). ``spec`` sets the controls' first values
+    and the settings they do not show (epochs, test images per class, ...).
+    """
+
+    def __init__(
+        self,
+        data: DataSource | str,
+        threaded: bool = True,
+        models: list[str] | None = None,
+        spec: CurveSpec | None = None,
+    ):
+        self._data: DataSource = data if callable(data) else (lambda: data)
+        self._base = spec or DEFAULT_SPEC
+        self._build_settings(models or catalog.offline_keys(), self._base)
         self.run_button = with_classes(
             widgets.Button(description="Measure curve", button_style="primary", icon="line-chart"),
             "tl-efficiency-run",
@@ -76,6 +95,7 @@ class EfficiencyTab(widgets.VBox):
         )
         self.error = error_box()
         self.last_result: EfficiencyResult | None = None
+        self.last_error: str | None = None  # why the last curve failed, if it did
         self.job = BackgroundJob(
             self._apply, self.run_button, lambda e: show_error(self.error, str(e)),
             self.stop_button, threaded=threaded, name="transfer-lab-curve",
@@ -88,6 +108,7 @@ class EfficiencyTab(widgets.VBox):
         ]
         super().__init__(
             [
+                plotly_loader(),
                 help_line("curve"),
                 widgets.HBox(settings),
                 widgets.HBox(list(self.arms.values())),
@@ -99,18 +120,23 @@ class EfficiencyTab(widgets.VBox):
         )
         with_classes(self, "tl-efficiency-tab")
 
-    def _build_settings(self, models: list[str]) -> None:
+    def _build_settings(self, models: list[str], base: CurveSpec) -> None:
         default = catalog.DEFAULT_MODEL if catalog.DEFAULT_MODEL in models else models[0]
-        self.model = widgets.Dropdown(options=models, value=default, description="model")
+        model = base.model if base.model in models else default
+        self.model = widgets.Dropdown(options=models, value=model, description="model")
         self.sizes = with_classes(
-            widgets.Text("5, 10, 25, 50", description="per class"), "tl-efficiency-sizes"
+            widgets.Text(", ".join(map(str, base.sizes)), description="per class"),
+            "tl-efficiency-sizes",
         )
-        self.seeds = widgets.IntSlider(2, min=1, max=5, description="seeds")
-        self.image_size = widgets.Dropdown(options=SIZES, value=64, description="image size")
+        self.seeds = widgets.IntSlider(len(base.seeds), min=1, max=5, description="seeds")
+        sizes = SIZES if base.image_size in dict(SIZES).values() else [*SIZES, _size(base)]
+        self.image_size = widgets.Dropdown(
+            options=sizes, value=base.image_size or 0, description="image size"
+        )
         wide = widgets.Layout(width="auto")  # checkbox labels are cut at the default width
         self.arms = {
             arm: widgets.Checkbox(
-                arm != "fine_tuning", description=ARM_LABELS[arm], indent=False, layout=wide
+                arm in base.arms, description=ARM_LABELS[arm], indent=False, layout=wide
             )
             for arm in ARMS
         }
@@ -121,20 +147,37 @@ class EfficiencyTab(widgets.VBox):
 
     def spec(self) -> CurveSpec:
         """The curve the controls describe (ValueError naming a bad field)."""
-        return CurveSpec(
+        return replace(
+            self._base,
             model=self.model.value,
             sizes=parse_sizes(self.sizes.value),
             arms=self.chosen_arms(),
             seeds=tuple(range(self.seeds.value)),
-            image_size=self.image_size.value,
-            test_per_class=50,
+            image_size=self.image_size.value or None,
         )
 
     def measure(self) -> None:
         """Start measuring (refused in words while a curve is measured)."""
         clear_error(self.error)
-        if not self.job.launch(self._work):
+        if self.job.running:
             show_error(self.error, "the curve is still being measured: wait, or press Stop")
+            return
+        self.last_result, self.last_error = None, None
+        self.job.launch(self._work)
+
+    def wait(self, timeout: float | None = None) -> EfficiencyResult:
+        """Wait for the curve being measured and return it (notebooks, scripts).
+
+        RuntimeError with the panel's message if it failed; TimeoutError if it is still
+        being measured after ``timeout`` seconds.
+        """
+        self.job.join(timeout)
+        if self.job.running:
+            raise TimeoutError(f"timeout={timeout}: the curve is still being measured")
+        if self.last_result is None:
+            why = self.last_error or "press Measure curve first"
+            raise RuntimeError(f"no curve was measured: {why}")
+        return self.last_result
 
     def _work(self) -> None:
         try:
@@ -165,6 +208,7 @@ class EfficiencyTab(widgets.VBox):
         sends = Sends()
         for item in items:
             if isinstance(item, _Failed):
+                self.last_error = item.message
                 show_error(self.error, item.message, sends)
             elif isinstance(item, _Progress):
                 self._progress(item, sends)

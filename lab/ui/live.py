@@ -9,6 +9,7 @@ Requests from the widgets (show an epoch, compare runs, notices) are not the vie
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from lab.core.events import (
@@ -31,6 +32,22 @@ from lab.ui.train_panel import TrainPanel
 log = logging.getLogger(__name__)
 
 FINAL = (RunCompleted, RunStopped, RunFailed)
+#: Where the settings that set-up checks name are changed, for a refusal's notice.
+SETTING_PLACES = {
+    "batch_size": "the batch size is in step 4",
+    "n_per_class": "the images per class are in step 2",
+    "val_fraction": "the validation share is in step 2",
+    "test_fraction": "the test share is in step 2",
+    "image_size": "the image size is in step 2",
+    "path": "the folder is in step 2",
+}
+
+
+def refusal_text(message: str) -> str:
+    """The notice for a start whose set-up refused a setting, saying where to change it."""
+    setting = re.match(r"\w+", message)
+    place = SETTING_PLACES.get(setting.group(0)) if setting else None
+    return f"Could not start: {message}" + (f" ({place})" if place else "")
 
 
 class LiveView:
@@ -48,6 +65,9 @@ class LiveView:
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
         self._new_steps = self._new_evals = self._status = False
+        self._refused: Callable[[], bool] | None = None
+        self._before: RunHistory | None = None  # shown until the prepared run starts
+        self._refusal: str | None = None  # shown once the train panel is drawn
 
     def fold(self, item: NewRun | RunEvent, sends: Sends) -> None:
         """Apply one run item: a run being prepared, or an event of some run."""
@@ -64,12 +84,13 @@ class LiveView:
         """Redraw what the items folded since the last call changed, once."""
         new_steps, new_evals, status = self._new_steps, self._new_evals, self._status
         self._new_steps = self._new_evals = self._status = False
-        if self.history is None:
-            return
-        if new_steps or new_evals:
+        refusal, self._refusal = self._refusal, None
+        if self.history is not None and (new_steps or new_evals):
             self.results.render(self.history, new_steps, new_evals, sends)
-        if status or new_steps:
+        if (self.history is not None and (status or new_steps)) or refusal:
             self.train.render(self.history, sends, self.preparing)
+        if refusal:
+            self.train.show_notice(refusal, "error", sends)
 
     def _on_event(self, item: RunEvent, sends: Sends) -> Payload | None:
         """Fold a trainer event; returns it if it belongs to the run on display."""
@@ -84,28 +105,41 @@ class LiveView:
         return None
 
     def _new_run(self, item: NewRun, sends: Sends) -> None:
-        self.history, self.preparing, self._images = item.history, True, item.images
-        self.results.images = None
+        # The results and test panels keep the previous run until this one has started:
+        # a set-up that refuses a setting leaves them as they were.
+        self._before, self.history, self.preparing = self.history, item.history, True
+        self._images, self._refused = item.images, item.refused
         self.train.clear_notices(sends)
-        self.results.clear(item.history, sends)
-        self.test.reset(sends)
 
     def _on_payload(self, payload: Payload, sends: Sends) -> None:
         assert self.history is not None
         if isinstance(payload, RunStarted):
             self.preparing = False
+            self.results.clear(self.history, sends)
             self.results.reset(self.history, sends)
             self.results.images = self._load_images()
+            self.test.reset(sends)
         elif isinstance(payload, StepCompleted) and len(self.history.steps) == 1:
             self.test.model_changed(sends)  # from now on the test panel uses this run
         elif isinstance(payload, FINAL):
             self.preparing = False
             # Notices such as "a run is already running" end with the run; errors stay.
             self.train.clear_notices(sends, errors=False)
+            if self._refused is not None and self._refused():
+                self._refuse(sends)
+                return
             if self.history.started is None:
                 self.results.failed_to_start(sends)
             self.test.show_final(self.history, sends)
             self.compare.add_run(self.history, sends)
+
+    def _refuse(self, sends: Sends) -> None:
+        """Set-up refused a setting: not a run to show or compare; the one before stays."""
+        assert self.history is not None
+        self._refusal = refusal_text(self.history.error or "a setting was refused")
+        self.history, self._before, self._refused = self._before, None, None
+        if self.history is None:
+            self.results.failed_to_start(sends, "Nothing ran (a setting was refused)")
 
     def _load_images(self) -> ValidationImages | None:
         if self._images is None:

@@ -22,10 +22,15 @@ class ValidationImages:
 
 @dataclass(frozen=True)
 class NewRun:
-    """A run is being prepared: later events belong to ``history``."""
+    """A run is being prepared: later events belong to ``history``.
+
+    ``refused`` says, once the run has ended, whether its set-up refused a setting
+    (nothing ran): the view then keeps showing the run before it.
+    """
 
     history: RunHistory
     images: Callable[[], ValidationImages | None] | None = None
+    refused: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,9 @@ class ResultsPanel(widgets.VBox):
         with sends.figure(self.figure):
             self._draw_curves(history)
 
-    def failed_to_start(self, sends: Sends) -> None:
+    def failed_to_start(self, sends: Sends, why: str = "The run failed before it started") -> None:
         """The run failed while setting up: say so instead of showing empty axes."""
-        text = "<i>The run failed before it started, so there is nothing to plot: see step 4.</i>"
+        text = f"<i>{why}, so there is nothing to plot: see step 4.</i>"
         sends.set(self.placeholder, value=text)
         sends.set(self.plot_box, children=(self.placeholder,))
 

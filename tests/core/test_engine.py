@@ -182,6 +182,7 @@ def test_failure_in_a_step_fires_run_failed_and_ends_the_thread() -> None:
     assert failed.error_type == "RuntimeError" and failed.global_step == 2
     assert trainer.state == "failed" and isinstance(trainer.error, RuntimeError)
     assert trainer.history.error == failed.message
+    assert not trainer.refused  # it trained two steps: a failed run, not a refused setting
 
 
 def test_nan_loss_names_the_learning_rate_and_keeps_weights_finite() -> None:
@@ -257,6 +258,21 @@ def test_setup_failure_is_the_only_event() -> None:
     assert trainer.history.error == (
         "batch_size=64 is larger than the 12 training images: choose batch_size <= 12"
     )
+    assert trainer.refused  # a setting the run cannot use: nothing ran
+
+
+def test_only_a_setting_refused_at_set_up_counts_as_refused(tmp_path) -> None:
+    done = tiny_trainer()
+    assert not done.refused  # idle
+    done.run()
+    assert done.state == "completed" and not done.refused
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where the runs folder should be")
+    unwritable = tiny_trainer(runs_dir=str(blocker))
+    unwritable.run()
+    # Set-up failed, but not on a setting the data refutes: a failed run, said as such.
+    assert unwritable.state == "failed" and unwritable.history.started is None
+    assert not unwritable.refused
 
 
 def test_from_parts_checks_batch_size_against_the_data() -> None:

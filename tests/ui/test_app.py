@@ -160,6 +160,60 @@ def test_a_batch_larger_than_the_training_split_is_refused_before_the_run(make_a
     assert app.start() is not None
 
 
+def settled(app: TransferLab) -> None:
+    """Wait for the run to end and the pump to apply everything it reported."""
+    assert app.trainer is not None and app.trainer.join(20)
+    wait_until(lambda: not app.pump.pending, what="the events drained")
+    app.pump.drain()  # waits for the batch the pump thread may be applying
+
+
+def test_a_batch_larger_than_the_unloaded_data_is_refused_not_a_failed_run(make_app, tmp_path):
+    app = make_app(tiny_factory(save=True), epochs=1, runs_dir=str(tmp_path))
+    app.start()
+    settled(app)
+    first, history = app.trainer, app.view.history
+    assert status(app) == "completed" and history is not None
+    curve = list(app.results_panel.figure.data[0].x)
+    test_text = app.test_panel.test_acc.value
+    assert app.data_panel.split_counts() is None  # step 2 never loaded: checked at set-up
+    app.train_panel.batch_size = 128  # more than the 64 training images
+    refused = app.start()
+    assert refused is not None
+    settled(app)
+    assert refused.refused and refused.history.started is None
+    error = app.train_panel.error
+    assert shown(error) and "Could not start" in error.value
+    assert "batch_size=128" in error.value and "64 training images" in error.value
+    assert "batch size is in step 4" in error.value  # where to fix it
+    # Not a run: nothing saved, nothing to compare, the last run stays on screen.
+    assert list(app.compare_panel.runs) == [history.name]
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
+    assert status(app) == "completed" and app.view.history is history
+    assert list(app.results_panel.figure.data[0].x) == curve
+    assert app.test_panel.test_acc.value == test_text
+    assert app.trained_model() is first and app.shown_trainer() is first
+    app.train_panel.batch_size = 8  # the user fixes it: the error goes, the next run trains
+    wait_until(lambda: not shown(error), what="the refusal cleared")
+    app.start()
+    settled(app)
+    assert status(app) == "completed" and len(app.compare_panel.runs) == 2
+    assert app.shown_trainer() is app.trainer and not app.trainer.refused
+
+
+def test_a_first_start_refused_at_set_up_leaves_the_lab_idle(make_app):
+    app = make_app(tiny_factory(), batch=128)
+    app.start()
+    settled(app)
+    assert status(app) == "idle" and app.view.history is None
+    assert "batch_size=128" in app.train_panel.error.value
+    assert app.compare_panel.runs == {} and app.trained_model() is None
+    assert app.shown_trainer() is None
+    results = app.results_panel
+    assert results.plot_box.children == (results.placeholder,)  # no empty axes
+    assert "Nothing ran" in results.placeholder.value
+    assert not app.train_panel.start_button.disabled
+
+
 def test_config_comes_from_the_panels(make_app):
     app = make_app(tiny_factory(), epochs=7, batch=16)
     app.approach_panel.approach = "fine_tuning"
@@ -243,13 +297,15 @@ def test_predict_on_an_uploaded_image(make_app):
     assert "not an image" in app.test_panel.error.value
 
 
-def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app):
-    app = make_app(tiny_factory(), epochs=1)
+def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app, tmp_path):
+    app = make_app(tiny_factory(save=True), epochs=1, runs_dir=str(tmp_path))
     app.start()
     wait_until(lambda: status(app) == "completed", what="completed")
     trained = app.trainer
     panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
-    app.train_panel.batch_size = 500  # more than the 64 training images: fails at set-up
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the runs folder should be")
+    app.runs_dir = str(blocker)  # the new run cannot write its folder: fails at set-up
     app.start()
     wait_until(lambda: status(app) == "failed", what="failed at set-up")
     assert app.trained_model() is trained and app.trainer is not trained
@@ -262,7 +318,7 @@ def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app):
     )
     assert panel.predict_upload([{"name": "x.png", "content": png}]) != []
     assert not shown(panel.error)
-    app.train_panel.batch_size = 8
+    app.runs_dir = str(tmp_path)
     assert app.start().join(20)
     wait_until(lambda: status(app) == "completed", what="a good run again")
     assert results.plot_box.children == (results.figure,)

@@ -127,9 +127,9 @@ def test_a_user_selection_is_posted_and_redraws_only_the_selected_runs() -> None
         panel.add_run(_history(name, _events(run_id)), Sends())
     panel.select.value = ("two",)
     assert posted == [CompareChanged()]
-    assert panel.handles(posted[0]) and panel.handles(SavedRunsLoaded(()))
-    assert not panel.handles(object())
-    panel.handle(posted[0], Sends())
+    routes = panel.requests()
+    assert CompareChanged in routes and SavedRunsLoaded in routes and object not in routes
+    routes[CompareChanged](posted[0], Sends())
     assert [h.name for h in panel.selected()] == ["two"]
     assert ">two<" in panel.table.value and ">one<" not in panel.table.value
 
@@ -149,7 +149,7 @@ def test_an_interrupted_saved_run_names_how_far_it_got() -> None:
     events = _events("cut")[:2]  # started and one evaluation, then the process died
     history = _history("cut", events)
     history.state = "interrupted"
-    panel.handle(SavedRunsLoaded((history,), damaged=("bad: metrics.jsonl unreadable",)), Sends())
+    panel.show_saved(SavedRunsLoaded((history,), damaged=("bad: metrics.jsonl unreadable",)), Sends())
     info = panel.info.value
     assert "1 saved run(s) found in runs." in info
     assert "Interrupted" in info and "cut: reached epoch 1, no checkpoint" in info
