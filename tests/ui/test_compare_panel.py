@@ -149,7 +149,9 @@ def test_an_interrupted_saved_run_names_how_far_it_got() -> None:
     events = _events("cut")[:2]  # started and one evaluation, then the process died
     history = _history("cut", events)
     history.state = "interrupted"
-    panel.show_saved(SavedRunsLoaded((history,), damaged=("bad: metrics.jsonl unreadable",)), Sends())
+    panel.show_saved(
+        SavedRunsLoaded((history,), damaged=("bad: metrics.jsonl unreadable",)), Sends()
+    )
     info = panel.info.value
     assert "1 saved run(s) found in runs." in info
     assert "Interrupted" in info and "cut: reached epoch 1, no checkpoint" in info
