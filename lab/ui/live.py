@@ -23,7 +23,7 @@ from lab.core.events import (
     StepCompleted,
 )
 from lab.core.history import RunHistory
-from lab.ui.compare_panel import ComparePanel
+from lab.ui.compare_panel import CheckpointChosen, ComparePanel
 from lab.ui.messages import (
     LRFinderDone,
     LRFinderFailed,
@@ -58,13 +58,16 @@ class LiveView:
         test: TestPanel,
         lr_owner: HasTraits | None = None,
         lr_sliders: Sequence[widgets.Widget] = (),
+        on_new_model: Callable[[], Any] | None = None,
     ) -> None:
         """``lr_owner.lr`` is the one learning rate (default: the train panel's), shown by
         the train panel's slider and ``lr_sliders``; the LR finder's suggestion goes there.
+        ``on_new_model`` is called once a run has trained its first step.
         """
         self.train, self.results, self.compare, self.test = train, results, compare, test
         self.lr_owner: HasTraits = lr_owner or train
         self.lr_sliders = (train.lr_input, *lr_sliders)
+        self.on_new_model = on_new_model
         self.history: RunHistory | None = None
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
@@ -131,6 +134,8 @@ class LiveView:
             self.results.images = self._load_images()
         elif isinstance(payload, StepCompleted) and len(self.history.steps) == 1:
             self.test.model_changed(sends)  # from now on the test panel uses this run
+            if self.on_new_model is not None:
+                self.on_new_model()
         elif isinstance(payload, FINAL):
             self.preparing = False
             # Notices such as "a run is already running" end with the run; errors stay.
@@ -176,6 +181,9 @@ class LiveView:
             self.results.show_cell(history, item.true, item.predicted, sends)
         elif isinstance(item, ShowMisclassified) and history is not None:
             self.results.show_misclassified(history, sends)
+        elif isinstance(item, CheckpointChosen):
+            self.compare.handle(item, sends)
+            self.test.checkpoint_chosen(item.text, sends)
         elif self.compare.handles(item):
             self.compare.handle(item, sends)
         else:

@@ -113,9 +113,7 @@ def test_a_temporary_this_process_is_writing_stays(
 
     monkeypatch.setattr(atomic, "_write", slow)
     checkpoint = {"state_dict": {"w": torch.ones(2)}, "class_names": ["a", "b"]}
-    thread = threading.Thread(
-        target=atomic.write_torch, args=(run_folder / "best.pt", checkpoint)
-    )
+    thread = threading.Thread(target=atomic.write_torch, args=(run_folder / "best.pt", checkpoint))
     thread.start()
     assert writing.wait(30)
     assert read_run_folder(run_folder, weights=False).cleaned == []
