@@ -201,6 +201,7 @@ class ComparePanel(widgets.VBox):
         comparable = [h for h in new if h.state != "failed"]
         folders = dict(zip((id(h) for h in item.histories), item.folders, strict=False))
         for history in comparable:
+            history.drop_item_data()  # never drawn by the live results: compared only
             self.runs[history.name] = history
             if id(history) in folders:
                 self.folders[history.name] = folders[id(history)]

@@ -120,6 +120,8 @@ class LiveView:
         return None
 
     def _new_run(self, item: NewRun, sends: Sends) -> None:
+        if self.history is not None and self.history is not item.history:
+            self.history.drop_item_data()  # only compared from now on, no longer drawn
         self.history, self.preparing, self._images = item.history, True, item.images
         self.results.images = None
         self.train.clear_notices(sends)
