@@ -142,7 +142,9 @@ def _flag(name: str, value: object) -> str | None:
 
 def _problems(c: RunConfig) -> list[str]:
     checks = [
-        None if isinstance(c.model, str) and c.model else "model='': choose a catalog model key",
+        None
+        if isinstance(c.model, str) and c.model
+        else f"model={c.model!r}: choose a catalog model key",
         None if isinstance(c.data, DataSpec) else f"data={c.data!r}: pass a lab.core.data.DataSpec",
         _choice("approach", c.approach, APPROACHES),
         _int_at_least("trainable_groups", c.trainable_groups, 1, "choose 1 (head) or more"),
@@ -158,7 +160,10 @@ def _problems(c: RunConfig) -> list[str]:
         _choice("embedding", c.embedding, EMBEDDINGS),
         _choice("layout", c.layout, LAYOUTS),
         _int_at_least("embed_n", c.embed_n, 2, "choose at least 2 points to project, e.g. 300"),
-        *(_flag(name, getattr(c, name)) for name in ("pretrained", "amp", "cache_features")),
+        *(
+            _flag(name, getattr(c, name))
+            for name in ("pretrained", "gradual", "amp", "cpu_bf16", "cache_features")
+        ),
         None
         if c.runs_dir is None or isinstance(c.runs_dir, str | Path)
         else f"runs_dir={c.runs_dir!r}: give a folder as a string, or None (nothing saved)",
