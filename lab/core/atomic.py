@@ -5,6 +5,9 @@ onto its final name with ``os.replace``: a reader sees the old file or the new o
 never half of one. A failed write removes the temporary file and keeps the last good
 file. A full disk (``ENOSPC``, ``EDQUOT``, or torch's own words for it) becomes a
 :class:`DiskFull` that says where, how much was needed and how much was free.
+
+A writer holds a lock on its temporary file while it writes it, so a process killed
+mid-write leaves one that nobody holds: :func:`remove_stale` takes those away.
 """
 
 from __future__ import annotations
@@ -15,11 +18,21 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: stale temporaries are then judged by their age alone
+    fcntl = None  # type: ignore[assignment]
+
 TEMP_SUFFIX = ".tmp"
+#: Where earlier versions wrote their temporaries; nothing writes these names now.
+LEGACY_SUFFIXES = (".partial",)
+# No writer of this process made a file older than this.
+_LOADED = time.time()
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # torch's zip writer reports a short write (a full disk) as a RuntimeError.
 _TORCH_SHORT_WRITE = ("unexpected pos", "file write failed", "inline_container")
@@ -101,20 +114,47 @@ def _full(exc: BaseException, path: Path, needed: int | None) -> BaseException:
     return DiskFull(path, needed) if is_disk_full(exc) and not isinstance(exc, DiskFull) else exc
 
 
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def _locked_temporary(tmp: Path) -> Iterator[int]:
+    """``tmp`` created empty and locked until the block ends; yields its descriptor."""
+    while True:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            break  # a file system without locks: a cleaner cannot lock it either
+        if fcntl is None or _same_file(tmp, fd):
+            break
+        os.close(fd)  # removed as stale between our open and our lock: make another
+    try:
+        os.ftruncate(fd, 0)  # under the lock: a second writer waits instead of cutting in
+        yield fd
+    except BaseException:
+        if _same_file(tmp, fd):  # a failed write leaves nothing behind
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see the module docstring)."""
     path = Path(path)
     tmp = temp_path(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
+        with _locked_temporary(tmp) as fd:
             _write_all(fd, data)
             os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            os.replace(tmp, path)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
         error = _full(exc, path, len(data))
         if error is exc:
             raise
@@ -128,18 +168,61 @@ def replace_with(path: str | Path, produce: Callable[[Path], Any]) -> Path:
     path = Path(path)
     tmp = temp_path(path)
     try:
-        produce(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        # The library opens the file again by name: the same file, so our lock covers it.
+        with _locked_temporary(tmp):
+            produce(tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
         error = _full(exc, path, None)
         if error is exc:
             raise
         raise error from exc
     _fsync_dir(path.parent)
     return path
+
+
+def _remove_if_unheld(tmp: Path, legacy: bool) -> bool:
+    try:
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False  # gone already, a link, or not ours to open
+    try:
+        if (fcntl is None or legacy) and os.fstat(fd).st_mtime >= _LOADED:
+            return False  # no lock to ask: only a file older than this process is surely stale
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return False  # a writer holds it
+        if not _same_file(tmp, fd):
+            return False
+        tmp.unlink()  # still under the lock: a writer that opened it meanwhile starts anew
+        return True
+    except OSError:
+        return False  # a folder we may read but not change
+    finally:
+        os.close(fd)
+
+
+def remove_stale(folder: str | Path, names: Iterable[str]) -> list[str]:
+    """Remove the temporaries of ``names`` in ``folder`` that no writer holds any more.
+
+    A process killed mid-write leaves its temporary behind; one being written (by this
+    process or another) is locked and stays. Returns the names of the removed files.
+    """
+    removed = []
+    for name in names:
+        for suffix in (TEMP_SUFFIX, *LEGACY_SUFFIXES):
+            tmp = Path(folder) / (name + suffix)
+            if (
+                tmp.is_file()
+                and not tmp.is_symlink()
+                and _remove_if_unheld(tmp, suffix != TEMP_SUFFIX)
+            ):
+                removed.append(tmp.name)
+    return removed
 
 
 def write_text(path: str | Path, text: str) -> Path:

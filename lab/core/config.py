@@ -174,7 +174,9 @@ _CHECKS: dict[str, Callable[[str, Any], str | None]] = {
     "layout": lambda n, v: choice_problem(n, v, LAYOUTS),
     "embed_n": lambda n, v: _int_at_least(n, v, 2, "choose at least 2 points to project, e.g. 300"),
     "pretrained": _flag,
+    "gradual": _flag,
     "amp": _flag,
+    "cpu_bf16": _flag,
     "cache_features": _flag,
     "runs_dir": _folder,
 }  # fmt: skip

@@ -328,6 +328,8 @@ class Trainer:
             if self._recorder is not None:
                 self._recorder.close()
             self._loop = None  # its optimizer state, caches and batches go with it
+            if self._parts is not None:
+                self._parts.release_caches()  # the decoded pixels too: the run is over
             if not leaving():  # a process that is ending gives all its memory back anyway
                 release_memory()
 

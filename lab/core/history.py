@@ -7,7 +7,10 @@ draw the same curves.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from lab.core.events import (
     CheckpointSaved,
@@ -21,6 +24,7 @@ from lab.core.events import (
     RunStarted,
     RunStopped,
     StepCompleted,
+    readonly,
 )
 
 #: Run states in words, as a status line shows them.
@@ -63,6 +67,18 @@ class RunHistory:
             self.final, self.state = payload, "completed"
         elif isinstance(payload, RunFailed):
             self.final, self.state = payload, "failed"
+
+    def drop_item_data(self) -> None:
+        """Forget what each evaluation says per validation image (predictions, losses,
+        confidences, embedding): only the live results draw those. Curves, scores and
+        confusion matrices stay, which is what comparing runs reads."""
+        none = readonly(np.zeros(0, dtype=np.int64))
+        self.evaluations = [
+            dataclasses.replace(
+                e, val_predictions=none, embedding=None, val_losses=None, val_confidence=None
+            )
+            for e in self.evaluations
+        ]
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -54,6 +54,12 @@ class TrainingParts:
     def n_test(self) -> int:
         return 0 if self.test is None else _length(self.test)
 
+    def release_caches(self) -> None:
+        """Drop the decoded pixels the splits keep; using the model needs none of them."""
+        for split in (self.train, self.val, self.test):
+            if isinstance(split, DecodedImages):
+                split.forget()
+
 
 def _length(dataset: Dataset[Any]) -> int:
     return len(dataset)  # type: ignore[arg-type]

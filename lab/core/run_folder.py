@@ -4,7 +4,8 @@ A process killed mid-run, a full disk or a hand-edited file can leave a folder w
 half-written ``config.json``, a truncated ``best.pt``, a ``metrics.jsonl`` line that is
 not an event. Each file is read on its own; what fails is named in ``problems`` and
 the other files still load. A run whose events do not end with a terminal one (its
-process was killed) reads back as ``"interrupted"``, never ``"running"``.
+process was killed) reads back as ``"interrupted"``, never ``"running"``. Temporary files
+a writer killed mid-write left behind are removed on reading (``lab.core.atomic``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.core import atomic
 from lab.core.config import RunConfig
 from lab.core.history import RunHistory
+
+#: The files a run writes whole (through a temporary file).
+WHOLE_FILES = ("config.json", "best.pt", "test.json")
 
 #: Errors a damaged file raises on reading (a truncated zip, a bad type, bad JSON...).
 READ_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError, RuntimeError)
@@ -32,6 +37,7 @@ class RunFolder:
     checkpoint: dict[str, Any] | None = None  # with its state dict
     test: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)  # stale temporaries removed
 
     @property
     def damaged(self) -> bool:
@@ -91,6 +97,7 @@ def read_run_folder(path: str | Path, weights: bool = True) -> RunFolder:
 
     folder = RunFolder(Path(path))
     base = folder.path
+    folder.cleaned = atomic.remove_stale(base, WHOLE_FILES)
     folder.history, folder.problems = read_events(base / "metrics.jsonl", base.name)
     folder.config = _read(folder, "config.json", lambda p: RunConfig.from_dict(read_json_object(p)))
     folder.test = _read(folder, "test.json", read_json_object)

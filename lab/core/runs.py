@@ -190,6 +190,17 @@ class LoadedRun:
         """The process died mid-run; the metrics and checkpoint it reached are kept."""
         return self.history.state == "interrupted"
 
+    def checkpoint_config(self) -> RunConfig | None:
+        """The settings saved inside ``best.pt`` (for a run whose config.json is damaged)."""
+        return _checkpoint_config(self.checkpoint)
+
+
+def _checkpoint_config(checkpoint: dict[str, Any] | None) -> RunConfig | None:
+    try:
+        return RunConfig.from_dict((checkpoint or {})["config"])
+    except Exception:  # noqa: BLE001 - missing or damaged: there is no config to use
+        return None
+
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` (no arbitrary code from the file)."""
@@ -231,8 +242,10 @@ def load_run(path: str | Path, model: nn.Module | None = None, build: bool = Tru
     if checkpoint is None:
         model = None
     else:
-        if model is None and build and config is not None:
-            model = _build_model(config, len(class_names))
+        # config.json damaged: the checkpoint carries the same settings.
+        settings = config or _checkpoint_config(checkpoint)
+        if model is None and build and settings is not None:
+            model = _build_model(settings, len(class_names))
         if model is not None:
             try:
                 model.load_state_dict(checkpoint["state_dict"])

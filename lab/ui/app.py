@@ -22,6 +22,7 @@ from lab.core.config import ConfigError, RunConfig
 from lab.core.data import ImageDataset, load_dataset
 from lab.core.engine import Trainer
 from lab.core.history import RunHistory
+from lab.core.saved_model import SavedModel, open_best_checkpoint
 from lab.core.settings import LabSettings, current
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.code_view import ShowCode
@@ -94,13 +95,19 @@ class TransferLab(widgets.VBox):
         self.trainer_factory: TrainerFactory = trainer_factory or Trainer
         self.runs_dir, self.live = runs_dir, live
         self.trainer: Trainer | None = None
-        self._trained: Trainer | None = None  # the last trainer that trained a step
+        # Step 7's model: the last trainer that trained a step, or a chosen checkpoint.
+        self._trained: Trainer | SavedModel | None = None
+        self._passed_over: Trainer | None = None  # the trainer a chosen checkpoint replaced
         self._shown: Trainer | None = None  # the trainer step 5 showed before this one
         self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
         self.display = live_display(
-            self.train_panel, self.results_panel, self.compare_panel, self.test_panel
+            self.train_panel,
+            self.results_panel,
+            self.compare_panel,
+            self.test_panel,
+            on_new_model=self._model_trained,  # the previous model is let go
         )
         self.display.routes.add({LRFinderDone: self._show_lr_found})
         self.view = self.display.view
@@ -127,6 +134,7 @@ class TransferLab(widgets.VBox):
         self.results_panel = ResultsPanel()
         self.results_panel.gradcam.trainer = self.shown_trainer
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
+        self.compare_panel.use_checkpoint = self.use_checkpoint
         export_dir = Path(self.runs_dir or ".") / "exports"
         self.test_panel = TestPanel(
             trainer=self.trained_model, export_dir=export_dir, settings=self.settings
@@ -206,14 +214,21 @@ class TransferLab(widgets.VBox):
         if change["new"] >= 2:
             self.approach_panel.num_classes = change["new"]
 
-    def trained_model(self) -> Trainer | None:
-        """The trainer of the latest run that trained at least one step (the test panel's).
+    def trained_model(self) -> Trainer | SavedModel | None:
+        """Step 7's model: the latest run that trained at least one step, or the checkpoint
+        chosen in step 6 since.
 
-        A Start that fails while setting up leaves the previous trained model in use.
+        A Start that fails while setting up leaves the previous model in use.
         """
-        if self.trainer is not None and self.trainer.history.steps:
-            self._trained = self.trainer
+        trainer = self.trainer
+        if trainer is not None and trainer is not self._passed_over and trainer.history.steps:
+            self._trained = trainer
         return self._trained
+
+    def _model_trained(self) -> None:
+        """A run trained its first step: it is step 7's model and step 5's from now on."""
+        self.trained_model()
+        self._shown = None
 
     def shown_trainer(self) -> Trainer | None:
         """The trainer of the run step 5 shows (its gallery's Grad-CAM uses this model).
@@ -224,6 +239,18 @@ class TransferLab(widgets.VBox):
         if self.trainer is not None and self.trainer.refused:
             return self._shown
         return self.trainer
+
+    def use_checkpoint(self, run_dir: str | Path) -> SavedModel:
+        """Make the best checkpoint of the run saved in ``run_dir`` step 7's model.
+
+        The next run that trains a step takes its place. A model outside the catalog is
+        rebuilt with the trainer factory.
+        """
+        model = open_best_checkpoint(
+            run_dir, build=lambda config: self.trainer_factory(config).parts
+        )
+        self._trained, self._passed_over = model, self.trainer
+        return model
 
     # -- configuration ------------------------------------------------------------
     def config(self) -> RunConfig:

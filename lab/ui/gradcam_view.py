@@ -70,6 +70,11 @@ class GradcamView(widgets.VBox):
         self._images = images
         sends.set(self.choice, options=list(options))
 
+    def forget(self, sends: Sends) -> None:
+        """A new run started: let the previous run's images go (the pump calls this)."""
+        self._images = None
+        sends.set(self.choice, options=[])
+
     def explain_choice(self) -> None:
         """Grad-CAM of the gallery image chosen in the dropdown."""
         if self._images is None or self.choice.value is None:

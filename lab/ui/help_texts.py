@@ -177,6 +177,10 @@ HELP: dict[str, str] = {
     "compare": (
         "Runs of this session side by side, e.g. from scratch vs feature extraction vs fine-tuning."
     ),
+    "checkpoint": (
+        "Use a listed run's best epoch in step 7 (predict, Grad-CAM, downloads): a "
+        "run whose process ended mid-run keeps the best epoch it reached."
+    ),
     "test": (
         "Accuracy on the test images, which were held back from training and from "
         "choosing settings: the honest final score."

@@ -58,9 +58,16 @@ class LiveView:
     """
 
     def __init__(
-        self, train: TrainPanel, results: ResultsPanel, compare: ComparePanel, test: TestPanel
+        self,
+        train: TrainPanel,
+        results: ResultsPanel,
+        compare: ComparePanel,
+        test: TestPanel,
+        on_new_model: Callable[[], object] | None = None,
     ) -> None:
+        """``on_new_model`` is called once a run has trained its first step."""
         self.train, self.results, self.compare, self.test = train, results, compare, test
+        self.on_new_model = on_new_model
         self.history: RunHistory | None = None
         self.preparing = False
         self._images: Callable[[], ValidationImages | None] | None = None
@@ -115,12 +122,17 @@ class LiveView:
         assert self.history is not None
         if isinstance(payload, RunStarted):
             self.preparing = False
+            if self._before is not None and self._before is not self.history:
+                self._before.drop_item_data()  # only compared from now on, no longer drawn
+            self._before = None
             self.results.clear(self.history, sends)
             self.results.reset(self.history, sends)
             self.results.images = self._load_images()
             self.test.reset(sends)
         elif isinstance(payload, StepCompleted) and len(self.history.steps) == 1:
             self.test.model_changed(sends)  # from now on the test panel uses this run
+            if self.on_new_model is not None:
+                self.on_new_model()
         elif isinstance(payload, FINAL):
             self.preparing = False
             # Notices such as "a run is already running" end with the run; errors stay.

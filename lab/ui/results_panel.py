@@ -211,6 +211,7 @@ class ResultsPanel(widgets.VBox):
             fig.layout.autosize = True
         self._move_slider(sends, min=0, max=0, value=0, disabled=True)
         self.gallery.show("No evaluation yet", [], sends)
+        self.gradcam.forget(sends)
 
     def render(self, history: RunHistory, new_steps: bool, new_evals: bool, sends: Sends) -> None:
         """Bring the figure up to date with ``history`` after a batch of events (one update)."""

@@ -10,10 +10,10 @@ builds it, for the app and for tests alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lab.ui.compare_panel import ComparePanel
+from lab.ui.compare_panel import CheckpointChosen, ComparePanel
 from lab.ui.live import LiveView
 from lab.ui.messages import NewRun, Notice, RunEvent
 from lab.ui.pump import Handler, Sends
@@ -79,9 +79,22 @@ class Display:
 
 
 def live_display(
-    train: TrainPanel, results: ResultsPanel, compare: ComparePanel, test: TestPanel
+    train: TrainPanel,
+    results: ResultsPanel,
+    compare: ComparePanel,
+    test: TestPanel,
+    on_new_model: Callable[[], object] | None = None,
 ) -> Display:
-    """The view of a run on these panels, with every request the panels handle routed."""
-    view = LiveView(train, results, compare, test)
+    """The view of a run on these panels, with every request the panels handle routed.
+
+    ``on_new_model`` is called once a run has trained its first step.
+    """
+    view = LiveView(train, results, compare, test, on_new_model=on_new_model)
     routes = Routes(train.requests(), results.requests(lambda: view.history), compare.requests())
+
+    def checkpoint_chosen(item: CheckpointChosen, sends: Sends) -> None:
+        compare.show_checkpoint(item, sends)
+        test.checkpoint_chosen(item.text, sends)
+
+    routes.add({CheckpointChosen: checkpoint_chosen})
     return Display(view, routes)

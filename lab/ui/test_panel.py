@@ -138,14 +138,20 @@ class TestPanel(widgets.VBox):
     def reset(self, sends: Sends) -> None:
         sends.set(self.test_acc, value=self._waiting())
 
-    def model_changed(self, sends: Sends) -> None:
+    def model_changed(self, sends: Sends, why: str = "A new model is training") -> None:
         """A new run trains: the prediction shown was the previous model's, so hide it."""
         if self.prediction is None and self.preview.layout.display == "none":
             return
         sends.show(self.preview, False)
         sends.show(self.prediction_box, False)
-        text = "<i>A new model is training: upload an image again to see its prediction.</i>"
+        text = f"<i>{why}: upload an image again to see its prediction.</i>"
         sends.set(self.predict_note, value=text)
+
+    def checkpoint_chosen(self, text: str, sends: Sends) -> None:
+        """A saved run's best checkpoint is the model now (``text`` says which)."""
+        note = " Upload an image to predict with it, or download it below."
+        sends.set(self.test_acc, value=html.escape(text) + note)
+        self.model_changed(sends, "Another model was chosen")
 
     def show_final(self, history: RunHistory, sends: Sends) -> None:
         """The test score of a completed run, or why there is none."""

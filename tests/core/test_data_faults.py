@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lab.core.config import ConfigError, RunConfig
 from lab.core.data import DataSpec, images
 from lab.core.data.errors import DataError
 from lab.core.data.folder import FolderDataset
@@ -120,3 +122,28 @@ def test_settings_of_the_wrong_type_are_named(setting: str, value: object) -> No
     with pytest.raises(DataError) as raised:
         DataSpec(**{setting: value})  # type: ignore[arg-type]
     assert str(raised.value).startswith(f"{setting}={value!r}: ")
+
+
+def _wrong_values(default: object) -> list[object]:
+    """Values of another type than ``default``'s (a float for an int, a string for a number)."""
+    if isinstance(default, bool):
+        return ["yes", 1, None]
+    if isinstance(default, int):
+        return ["3", 2.5, True]
+    if isinstance(default, float):
+        return ["0.1", None]
+    return [5, ["x"]]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        (f.name, value)
+        for f in dataclasses.fields(RunConfig)
+        for value in _wrong_values(getattr(RunConfig(), f.name))
+    ],
+)
+def test_every_run_setting_of_the_wrong_type_is_named(setting: str, value: object) -> None:
+    with pytest.raises(ConfigError) as raised:
+        RunConfig(**{setting: value})  # type: ignore[arg-type]
+    assert str(raised.value).startswith(f"{setting}={value!r}"), str(raised.value)

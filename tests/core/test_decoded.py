@@ -62,6 +62,18 @@ def test_a_decoded_batch_equals_the_per_image_transform() -> None:
     assert wrapped.complete
 
 
+def test_a_finished_run_lets_its_decoded_pixels_go() -> None:
+    trainer = _run(True, "feature_extraction", "contiguous")
+    splits = (trainer.parts.train, trainer.parts.val, trainer.parts.test)
+    assert all(isinstance(s, DecodedImages) for s in splits)
+    assert [s.kept_bytes for s in splits] == [0, 0, 0]  # type: ignore[union-attr]
+    val = trainer.parts.val
+    assert isinstance(val, DecodedImages)
+    inputs, _ = val.batch(torch.arange(3))  # decoded again when asked for
+    assert torch.equal(inputs, torch.stack([val.split[i][0] for i in range(3)]))
+    assert val.kept_bytes == 3 * val.pixels(0).numel()
+
+
 def test_only_small_in_memory_splits_are_decoded() -> None:
     split = _split(_images(), np.arange(10))
     assert decoded(split, limit_bytes=10) is split  # too large for the budget

@@ -85,6 +85,18 @@ def test_bad_folder_path_is_shown_in_the_panel(tmp_path: Path) -> None:
     assert panel.dataset is None and panel.num_classes == 0
 
 
+def test_a_class_of_only_truncated_images_is_named_when_loading(folder: Path) -> None:
+    (folder / "blank").mkdir()
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(buffer, "JPEG")
+    for i in range(3):  # the header is whole, the pixels are cut off
+        (folder / "blank" / f"{i}.jpg").write_bytes(buffer.getvalue()[: buffer.tell() // 2])
+    panel = DataPanel(dataset_name=FOLDER, path=str(folder))
+    panel.load_button.click()  # as a click does: nothing may escape the handler
+    assert panel.error.layout.display != "none" and panel.dataset is None
+    assert "blank" in panel.error.value and "readable" in panel.error.value
+
+
 def test_empty_path_is_explained() -> None:
     panel = DataPanel(dataset_name=FOLDER)
     assert panel.load() is False

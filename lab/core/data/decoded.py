@@ -97,6 +97,15 @@ class DecodedImages(Dataset[tuple[torch.Tensor, int]]):
         """Whether every image's pixels are in memory."""
         return all(p is not None for p in self._pixels)
 
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of decoded pixels held now."""
+        return sum(p.numel() * p.element_size() for p in self._pixels if p is not None)
+
+    def forget(self) -> None:
+        """Let the kept pixels go (the run is over); any asked for again are decoded again."""
+        self._pixels = [None] * len(self.split)
+
     def place(
         self, device: torch.device, layout: Callable[[torch.Tensor], torch.Tensor] | None = None
     ) -> None:
