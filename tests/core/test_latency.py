@@ -21,6 +21,7 @@ class _Clocked(nn.Module):
         self.clock, self.durations = clock, list(durations_ms)
         self.shapes: list[tuple[int, ...]] = []
         self.grad_enabled: list[bool] = []
+        self.built: dict[str, Any] = {}  # how the catalog was asked to build it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.shapes.append(tuple(x.shape))
@@ -34,17 +35,15 @@ def clocked(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Install a model whose passes take the given milliseconds; returns its maker."""
     clock = [0.0]
     monkeypatch.setattr(latency, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
-    built: dict[str, Any] = {}
 
     def install(durations_ms: list[float]) -> _Clocked:
         model = _Clocked(clock, durations_ms)
 
         def build_model(key: str, **kwargs: Any) -> nn.Module:
-            built.update(kwargs, key=key)
+            model.built.update(kwargs, key=key)
             return model
 
         monkeypatch.setattr(catalog, "build_model", build_model)
-        model.built = built  # type: ignore[assignment]
         return model
 
     return install

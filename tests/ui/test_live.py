@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from PIL import Image
 from synthetic_run import CLASSES, synthetic_events
 
 from lab.core.events import Payload, StepCompleted
@@ -93,7 +94,7 @@ def test_the_lr_finder_busy_and_failed_states_reach_the_train_panel() -> None:
 def test_the_gallerys_images_are_loaded_when_the_run_starts_and_failures_only_logged() -> None:
     events = synthetic_events(epochs=1)
     labels = np.arange(12) % len(CLASSES)
-    images = ValidationImages(labels, lambda i: None)  # type: ignore[arg-type,return-value]
+    images = ValidationImages(labels, lambda i: Image.new("RGB", (4, 4)))
 
     def broken() -> ValidationImages:
         raise OSError("the folder went away")
