@@ -276,11 +276,12 @@ class ComparePanel(widgets.VBox):
 
     def _redraw(self, sends: Sends) -> None:
         runs = self.selected()
+        # The table first: it is one message, the figure takes longer to send.
+        sends.set(self.table, value=self._table(runs))
         if self.figure is not None:
             sends.replace_traces(self.figure, compare_figure(runs).data)
             with sends.figure(self.figure):
                 self.figure.layout.autosize = True  # re-measure the box, now shown
-        sends.set(self.table, value=self._table(runs))
 
     @staticmethod
     def _table(runs: Sequence[RunHistory]) -> str:
