@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from lab.core.config import RunConfig
 from lab.core.data import DataSpec
-from lab.core.device import available_cpus, resolve_device
-from lab.core.engine import Trainer
-from lab.core.events import Event, Payload
+from lab.core.hardware.device import available_cpus, resolve_device
+from lab.core.training.config import RunConfig
+from lab.core.training.engine import Trainer
+from lab.core.training.events import Event, Payload
 
 
 @dataclass(frozen=True)

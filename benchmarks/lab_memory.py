@@ -25,8 +25,8 @@ import numpy as np
 
 from benchmarks.common import BenchSettings, context
 from benchmarks.soak import open_fds, rss_mb
-from lab.core.config import RunConfig
-from lab.core.engine import Trainer
+from lab.core.training.config import RunConfig
+from lab.core.training.engine import Trainer
 from lab.ui import TransferLab
 
 RESULTS = Path(__file__).parent / "results" / "lab_memory.json"

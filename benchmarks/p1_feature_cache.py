@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from benchmarks.common import BenchSettings, median, watched
-from lab.core.engine import Trainer
-from lab.core.events import Event
+from lab.core.training.engine import Trainer
+from lab.core.training.events import Event
 
 EPOCHS = 10
 

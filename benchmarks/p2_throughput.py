@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from benchmarks.common import BenchSettings, median, watched
-from lab.core.device import setup_device
-from lab.core.engine import Trainer
-from lab.core.events import Event
+from lab.core.hardware.device import setup_device
+from lab.core.training.engine import Trainer
+from lab.core.training.events import Event
 
 STEPS = 8  # steps per round; the first gap (warm-up) is left out
 ROUNDS = 3

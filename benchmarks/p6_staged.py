@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.common import BenchSettings
-from lab.core.engine import Trainer
+from lab.core.training.engine import Trainer
 
 EPOCHS = 3
 FREEZE_EPOCHS = 1

@@ -17,9 +17,9 @@ from typing import Any
 import torch
 
 from benchmarks.common import BenchSettings, median
-from lab.core.device import DeviceSetup, setup_device
-from lab.core.engine import Trainer
-from lab.core.layout import memory_format, to_layout
+from lab.core.hardware.device import DeviceSetup, setup_device
+from lab.core.hardware.layout import memory_format, to_layout
+from lab.core.training.engine import Trainer
 
 ROUNDS = 2
 EPOCHS = 3

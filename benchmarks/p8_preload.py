@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import BenchSettings, median, watched
-from lab.core.device import DeviceSetup, setup_device
-from lab.core.engine import Trainer
-from lab.core.events import Event
-from lab.core.layout import memory_format, to_layout
-from lab.core.parts import index_batches, load_batches
+from lab.core.data.batches import index_batches, load_batches
+from lab.core.hardware.device import DeviceSetup, setup_device
+from lab.core.hardware.layout import memory_format, to_layout
+from lab.core.training.engine import Trainer
+from lab.core.training.events import Event
 
 ROUNDS = 2
 

@@ -17,8 +17,8 @@ import torch
 
 from benchmarks import p8_preload
 from benchmarks.common import BenchSettings, median
-from lab.core.device import DeviceSetup, bf16_supported, setup_device
-from lab.core.engine import Trainer
+from lab.core.hardware.device import DeviceSetup, bf16_supported, setup_device
+from lab.core.training.engine import Trainer
 
 ROUNDS = 2
 

@@ -3,7 +3,7 @@
 On each offline data set, every offline backbone and the random-init twins of two of
 them are probed at the workshop panel's settings (all three scores from one pass of
 features), then trained for real (feature extraction on a fixed budget, validation
-images the probe never sees); see :mod:`lab.core.probe_truth`. Per score: Kendall's tau
+images the probe never sees); see :mod:`lab.core.analysis.probe_truth`. Per score: Kendall's tau
 over all pairs and over the pairs more than 2 points apart, the tie groups the probe
 reports, and the probe's time against the real runs' time.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lab.core import catalog
-from lab.core.probe import Candidate, random_twin
-from lab.core.probe_scores import SCORES
-from lab.core.probe_truth import ProbeCheck, TruthBudget, check_probe
+from lab.core.analysis.probe import Candidate, random_twin
+from lab.core.analysis.probe_scores import SCORES
+from lab.core.analysis.probe_truth import ProbeCheck, TruthBudget, check_probe
+from lab.core.models import catalog
 
 
 @dataclass(frozen=True)

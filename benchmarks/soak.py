@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BenchSettings, context
-from lab.core import engine
-from lab.core.engine import Trainer
+from lab.core.training import engine
+from lab.core.training.engine import Trainer
 
 RESULTS = Path(__file__).parent / "results" / "soak.json"
 RSS_BUDGET_MB = 100.0

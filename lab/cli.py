@@ -32,8 +32,8 @@ class UsageError(Exception):
 
 def load_config(path: str, **overrides: Any) -> Any:
     """The RunConfig in the JSON file ``path``, with non-None ``overrides`` applied."""
-    from lab.core.config import RunConfig
     from lab.core.data import DataError
+    from lab.core.training.config import RunConfig
 
     file = Path(path)
     try:
@@ -59,7 +59,7 @@ def load_config(path: str, **overrides: Any) -> Any:
 def _train(args: argparse.Namespace) -> int:
     if args.nproc > 1:
         return _torchrun(args)
-    from lab.core import distributed
+    from lab.core.training import distributed
 
     config = load_config(
         args.config, runs_dir=args.runs_dir, epochs=args.epochs, device=args.device
@@ -82,9 +82,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run(config: Any, context: Any, quiet: bool) -> int:
-    from lab.core.distributed import DistributedTrainer
-    from lab.core.engine import Trainer
-    from lab.core.headless import ProgressReporter, run_headless
+    from lab.core.training.distributed import DistributedTrainer
+    from lab.core.training.engine import Trainer
+    from lab.core.training.headless import ProgressReporter, run_headless
 
     main = context is None or context.is_main
     try:
@@ -142,7 +142,7 @@ def _torchrun(args: argparse.Namespace) -> int:
 
 
 def _script(args: argparse.Namespace) -> int:
-    from lab.core.script import render_script
+    from lab.core.runs.script import render_script
 
     config = load_config(args.config)
     name = Path(args.output).name if args.output else "train.py"
@@ -171,8 +171,8 @@ def _export_data(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    from lab.core.analysis.probe import DEFAULT_CANDIDATES, probe
     from lab.core.data import DataError, FolderDataset
-    from lab.core.probe import DEFAULT_CANDIDATES, probe
 
     data: Any = FolderDataset(args.data) if Path(args.data).is_dir() else args.data
     try:

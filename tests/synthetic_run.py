@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.core.events import (
+from lab.core.training.events import (
     Embedding,
     EvaluationCompleted,
     Payload,
@@ -13,7 +13,7 @@ from lab.core.events import (
     StepCompleted,
     TestMetrics,
 )
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 
 CLASSES = ("cat", "dog", "fox")
 

@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.plots._common import TraceData, base_layout, color
 
 #: Columns of :func:`results_table`, in display order.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.core.events import EvaluationCompleted
-from lab.core.history import RunHistory
+from lab.core.training.events import EvaluationCompleted
+from lab.core.training.history import RunHistory
 from lab.plots._common import TraceData, base_layout
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.plots._common import TraceData, base_layout, color, thin
 
 #: Trace order of :func:`curves_figure`; :func:`curves_data` returns data in this order.

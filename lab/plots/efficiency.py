@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lab.core.efficiency import ARMS, EfficiencyResult
+from lab.core.analysis.efficiency import ARMS, EfficiencyResult
 from lab.plots._common import TraceData, base_layout, color
 
 #: How each arm is named on the plot.

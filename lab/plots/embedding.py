@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.plots._common import TraceData, base_layout, color
 from lab.plots.confusion import evaluation_at
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from plotly.subplots import make_subplots
 
-from lab.core.pretrained_view import FeatureMap, PhotoPrediction
+from lab.core.analysis.imagenet_demo import FeatureMap, PhotoPrediction
 from lab.plots._common import base_layout, color
 
 

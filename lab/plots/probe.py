@@ -12,8 +12,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.core.probe import ProbeReport, ProbeResult
-from lab.core.probe_scores import SCORE_NAMES
+from lab.core.analysis.probe import ProbeReport, ProbeResult
+from lab.core.analysis.probe_scores import SCORE_NAMES
 from lab.plots._common import base_layout, color
 
 _PRETRAINED, _RANDOM, _MISSING = color(0), color(7), "#cccccc"

@@ -13,7 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.plots._common import TraceData, base_layout
 from lab.plots.confusion import confusion_data, confusion_figure, evaluation_at
 from lab.plots.curves import CURVE_TRACES, curves_data, curves_figure

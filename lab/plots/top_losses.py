@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lab.core.events import EvaluationCompleted
+from lab.core.training.events import EvaluationCompleted
 
 #: What the gallery orders by: the worst mistakes, or the surest correct answers.
 ORDERS = ("top_losses", "confident_correct")

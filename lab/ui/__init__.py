@@ -15,11 +15,11 @@ def dashboard(**kwargs: Any) -> TransferLab:
 
     Typed folders are limited to the data roots, uploads go to a per-session folder
     (deleted when the kernel shuts down), results leave through browser downloads; see
-    :mod:`lab.core.settings` for the environment variables the host sets.
+    :mod:`lab.core.serving.settings` for the environment variables the host sets.
     """
     import atexit
 
-    from lab.core import settings
+    from lab.core.serving import settings
     from lab.ui.app import TransferLab
 
     app = TransferLab(settings=settings.use(settings.for_mode("dashboard")), **kwargs)

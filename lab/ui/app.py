@@ -17,13 +17,13 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Float
 
-from lab.core import catalog
-from lab.core.config import ConfigError, RunConfig
 from lab.core.data import ImageDataset, load_dataset
-from lab.core.engine import Trainer
-from lab.core.history import RunHistory
-from lab.core.saved_model import SavedModel, open_best_checkpoint
-from lab.core.settings import LabSettings, current
+from lab.core.models import catalog
+from lab.core.runs.saved_model import SavedModel, open_best_checkpoint
+from lab.core.serving.settings import LabSettings, current
+from lab.core.training.config import ConfigError, RunConfig
+from lab.core.training.engine import Trainer
+from lab.core.training.history import RunHistory
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
 from lab.ui.code_view import ShowCode
 from lab.ui.compare_panel import ComparePanel
@@ -46,8 +46,8 @@ from lab.ui.pump import EventPump, Sends
 from lab.ui.rank_panel import RankPanel
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.routes import live_display
-from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel
 from lab.ui.val_images import validation_images
 from lab.ui.widgets_common import with_classes
 
@@ -77,7 +77,7 @@ class TransferLab(widgets.VBox):
 
     ``trainer_factory`` builds a trainer from a config (default: ``Trainer(config)``);
     ``live=False`` keeps the pump thread off so tests drain it by hand; ``settings``
-    (default: :func:`lab.core.settings.current`) say which mode the lab runs in.
+    (default: :func:`lab.core.serving.settings.current`) say which mode the lab runs in.
     """
 
     lr = Float(1e-3, help="The run's learning rate (the head's); both LR sliders show it.")
@@ -106,7 +106,7 @@ class TransferLab(widgets.VBox):
             self.train_panel,
             self.results_panel,
             self.compare_panel,
-            self.test_panel,
+            self.use_panel,
             on_new_model=self._model_trained,  # the previous model is let go
         )
         self.display.routes.add({LRFinderDone: self._show_lr_found})
@@ -136,7 +136,7 @@ class TransferLab(widgets.VBox):
         self.compare_panel = ComparePanel(runs_dir=self.runs_dir)
         self.compare_panel.use_checkpoint = self.use_checkpoint
         export_dir = Path(self.runs_dir or ".") / "exports"
-        self.test_panel = TestPanel(
+        self.use_panel = UsePanel(
             trainer=self.trained_model, export_dir=export_dir, settings=self.settings
         )
 
@@ -177,7 +177,7 @@ class TransferLab(widgets.VBox):
                 children=[
                     self.results_panel,
                     self.compare_panel,
-                    self.test_panel,
+                    self.use_panel,
                     self.efficiency_tab,
                 ]
             ),

@@ -13,8 +13,8 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Float, Int, TraitError, observe, validate
 
-from lab.core import catalog
-from lab.core.finetune import APPROACHES, trainable_mask
+from lab.core.models import catalog
+from lab.core.models.finetune import APPROACHES, trainable_mask
 from lab.ui.errors import guard, guarded
 from lab.ui.help_texts import help_text
 from lab.ui.staged_controls import StagedControls
@@ -341,7 +341,7 @@ class ApproachPanel(widgets.VBox):
         )
 
     def _render_lr(self) -> None:
-        # Only fine-tuning divides the backbone's LR (RunConfig.backbone_divisor): from
+        # Only fine-tuning divides the backbone's LR (RunConfig.effective_backbone_lr_factor): from
         # scratch every layer starts random and learns at the one LR.
         divided = self.approach == "fine_tuning" and any(self.trainable_mask()[:-1])
         self.factor_slider.disabled = not divided

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from lab.core import catalog
 from lab.core.data import (
     ImageDataset,
     allows_flip,
@@ -12,6 +11,7 @@ from lab.core.data import (
     augmented_samples,
     build_transform,
 )
+from lab.core.models import catalog
 from lab.ui.help_texts import help_text
 from lab.ui.widgets_common import image_grid_png, show_png, with_classes
 

@@ -20,8 +20,8 @@ from typing import Any
 import anywidget
 from traitlets import Bool, Int, Unicode
 
-from lab.core.settings import UploadLimits
-from lab.core.uploads import UploadError, check_upload_size
+from lab.core.serving.settings import UploadLimits
+from lab.core.serving.uploads import UploadError, check_upload_size
 
 CHUNK_BYTES = 2**20
 

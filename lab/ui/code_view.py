@@ -16,7 +16,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from lab.core.config import RunConfig
+from lab.core.training.config import RunConfig
 from lab.ui.errors import guard
 from lab.ui.widgets_common import clear_error, error_box, show_error, with_classes
 

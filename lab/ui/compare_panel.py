@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from lab.core.history import RunHistory
-from lab.core.run_folder import describe_damage, scan_runs
-from lab.core.saved_model import SavedModel, open_best_checkpoint
+from lab.core.runs.run_folder import describe_damage, scan_runs
+from lab.core.runs.saved_model import SavedModel, open_best_checkpoint
+from lab.core.training.history import RunHistory
 from lab.plots import RESULT_COLUMNS, compare_figure, results_table
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader

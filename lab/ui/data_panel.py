@@ -13,15 +13,15 @@ import numpy as np
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
-from lab.core import catalog
 from lab.core.data import (
     DataError,
     DataSpec,
     load_dataset,
 )
 from lab.core.data.splits import check_fractions, check_n_per_class
-from lab.core.settings import LabSettings, current
-from lab.core.uploads import UploadStore
+from lab.core.models import catalog
+from lab.core.serving.settings import LabSettings, current
+from lab.core.serving.uploads import UploadStore
 from lab.ui.augment_view import AugmentView
 from lab.ui.data_preview import (
     SPLIT_COLOURS,
@@ -73,7 +73,7 @@ class DataPanel(widgets.VBox):
     ) -> None:
         """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits.
 
-        ``settings`` (default: :func:`lab.core.settings.current`) decide which folders a
+        ``settings`` (default: :func:`lab.core.serving.settings.current`) decide which folders a
         typed path may name and where uploads go.
         """
         self._ready = False

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from lab.core.data import DataError, list_datasets
 from lab.core.data.roots import DataRoot, resolve_folder, scrub
-from lab.core.settings import LabSettings
-from lab.core.uploads import UploadStore
+from lab.core.serving.settings import LabSettings
+from lab.core.serving.uploads import UploadStore
 
 FOLDER = "folder"
 UPLOADS = "uploads"

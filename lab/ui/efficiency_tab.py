@@ -13,9 +13,15 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core import catalog
+from lab.core.analysis.efficiency import (
+    ARMS,
+    CurvePoint,
+    CurveSpec,
+    EfficiencyResult,
+    data_efficiency,
+)
 from lab.core.data import ImageDataset
-from lab.core.efficiency import ARMS, CurvePoint, CurveSpec, EfficiencyResult, data_efficiency
+from lab.core.models import catalog
 from lab.plots._common import apply_trace_data
 from lab.plots.efficiency import ARM_LABELS, efficiency_data, efficiency_figure
 from lab.ui.errors import guard

@@ -14,8 +14,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core import catalog
-from lab.core.latency_cache import LatencyCache, LatencyPair
+from lab.core.analysis.latency_cache import LatencyCache, LatencyPair
+from lab.core.models import catalog
 from lab.ui.errors import guard
 from lab.ui.figures import PageReady
 from lab.ui.jobs import BackgroundJob

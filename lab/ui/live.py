@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 
-from lab.core.events import (
+from lab.core.training.events import (
     EvaluationCompleted,
     Payload,
     RunCompleted,
@@ -21,13 +21,13 @@ from lab.core.events import (
     RunStopped,
     StepCompleted,
 )
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.messages import NewRun, RunEvent, ValidationImages
 from lab.ui.pump import Sends
 from lab.ui.results_panel import ResultsPanel
-from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class LiveView:
         train: TrainPanel,
         results: ResultsPanel,
         compare: ComparePanel,
-        test: TestPanel,
+        test: UsePanel,
         on_new_model: Callable[[], object] | None = None,
     ) -> None:
         """``on_new_model`` is called once a run has trained its first step."""

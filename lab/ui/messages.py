@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from lab.core.events import Payload
-from lab.core.history import RunHistory
+from lab.core.training.events import Payload
+from lab.core.training.history import RunHistory
 
 
 @dataclass(frozen=True)

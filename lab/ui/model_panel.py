@@ -13,8 +13,8 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from traitlets import Bool, Dict, Float, TraitError, observe, validate
 
-from lab.core import catalog
-from lab.core.settings import LabSettings, current
+from lab.core.models import catalog
+from lab.core.serving.settings import LabSettings, current
 from lab.plots.pareto import pareto_front
 from lab.ui.errors import guard, guarded
 from lab.ui.figures import figure_widget, plotly_loader, sync_figure
@@ -59,7 +59,7 @@ class ModelPanel(widgets.VBox):
     ) -> None:
         """``title=True`` adds a heading (for use outside the app); ``kwargs`` set traits.
 
-        When ``settings`` (default: :func:`lab.core.settings.current`) forbid weight
+        When ``settings`` (default: :func:`lab.core.serving.settings.current`) forbid weight
         downloads, only models usable offline are listed and the filter is locked on.
         """
         self._ready = False

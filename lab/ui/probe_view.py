@@ -10,8 +10,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, random_twin
-from lab.core.probe_scores import SCORE_NAMES, SCORES
+from lab.core.analysis.probe import DEFAULT_SCORE, Candidate, ProbeReport, ProbeResult, random_twin
+from lab.core.analysis.probe_scores import SCORE_NAMES, SCORES
 from lab.plots.probe import probe_figure
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import note_html, with_classes

@@ -14,10 +14,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core import catalog
+from lab.core.analysis.probe import Candidate, ProbeReport, ProbeResult, probe
+from lab.core.analysis.probe_scores import SCORE_NAMES, SCORES
 from lab.core.data import ImageDataset
-from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe
-from lab.core.probe_scores import SCORE_NAMES, SCORES
+from lab.core.models import catalog
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget
 from lab.ui.jobs import BackgroundJob

@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from traitlets import Bool, Int, observe
 
-from lab.core.config import EMBEDDINGS
-from lab.core.events import EvaluationCompleted
-from lab.core.history import RunHistory
+from lab.core.training.config import EMBEDDINGS
+from lab.core.training.events import EvaluationCompleted
+from lab.core.training.history import RunHistory
 from lab.plots import (
     confusion_data,
     curves_data,

@@ -18,8 +18,8 @@ from lab.ui.live import LiveView
 from lab.ui.messages import NewRun, Notice, RunEvent
 from lab.ui.pump import Handler, Sends
 from lab.ui.results_panel import ResultsPanel
-from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def live_display(
     train: TrainPanel,
     results: ResultsPanel,
     compare: ComparePanel,
-    test: TestPanel,
+    test: UsePanel,
     on_new_model: Callable[[], object] | None = None,
 ) -> Display:
     """The view of a run on these panels, with every request the panels handle routed.

@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import Bool, Int, observe
 
-from lab.core.staged import plan_groups, stages_of
+from lab.core.training.staged import plan_groups, stages_of
 from lab.ui.errors import guarded
 from lab.ui.widgets_common import error_box, with_classes
 

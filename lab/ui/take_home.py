@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core import take_home
+from lab.core.runs import take_home
 from lab.ui.browser_files import DownloadButton, FileMaker
 from lab.ui.widgets_common import clear_error, error_box, help_line, show_error, with_classes
 

@@ -14,9 +14,9 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from traitlets import Float, Int, validate
 
-from lab.core.config import OPTIMIZERS, SCHEDULES
-from lab.core.events import RunFailed, RunStopped
-from lab.core.history import STATES, RunHistory
+from lab.core.training.config import OPTIMIZERS, SCHEDULES
+from lab.core.training.events import RunFailed, RunStopped
+from lab.core.training.history import STATES, RunHistory
 from lab.plots import apply_trace_data, lr_finder_data, lr_finder_figure
 from lab.ui.figures import figure_widget, plotly_loader
 from lab.ui.help_texts import help_text

@@ -2,8 +2,8 @@
 the core's rule decides whether a value is allowed and says why not.
 
 A panel therefore never writes its own copy of a run setting's rule: a choice comes
-from the same tuple :class:`~lab.core.config.RunConfig` checks against, a number goes
-through :func:`~lab.core.config.setting_problem`, a model key through the catalog.
+from the same tuple :class:`~lab.core.training.config.RunConfig` checks against, a number goes
+through :func:`~lab.core.training.config.setting_problem`, a model key through the catalog.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from traitlets import Enum, HasTraits, TraitError, Unicode
 
-from lab.core import catalog
-from lab.core.config import choice_problem, setting_problem
+from lab.core.models import catalog
+from lab.core.training.config import choice_problem, setting_problem
 
 
 class Choice(Enum):

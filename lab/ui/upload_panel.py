@@ -1,6 +1,6 @@
 """'Your images': upload a zip of class folders, or build classes one by one in the page.
 
-Everything lands in the session's :class:`~lab.core.uploads.UploadStore`; this panel
+Everything lands in the session's :class:`~lab.core.serving.uploads.UploadStore`; this panel
 only turns clicks and uploads into store calls and shows what happened. Refused files
 are named in the message, the rest of an upload still comes in, and nothing uploaded
 before is touched by a refused upload.
@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from lab.core.data import DataError
 from lab.core.data.images import open_rgb
-from lab.core.uploads import UploadReport, UploadStore
+from lab.core.serving.uploads import UploadReport, UploadStore
 from lab.ui.browser_files import FileDrop
 from lab.ui.errors import guard
 from lab.ui.widgets_common import (

@@ -14,9 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from lab.core import catalog
-from lab.core.efficiency import CurveSpec, EfficiencyResult
-from lab.core.probe import Candidate, ProbeReport, ProbeResult, probe
+from lab.core.analysis.efficiency import CurveSpec, EfficiencyResult
+from lab.core.analysis.probe import Candidate, ProbeReport, ProbeResult, probe
+from lab.core.models import catalog
 from lab.ui.efficiency_tab import EfficiencyTab, parse_sizes
 from lab.ui.errors import guard
 from lab.ui.figures import figure_widget, plotly_loader

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from lab.core.config import RunConfig
-from lab.core.engine import Trainer
-from lab.core.events import Event, Payload
+from lab.core.training.config import RunConfig
+from lab.core.training.engine import Trainer
+from lab.core.training.events import Event, Payload
 
 CLASSES = ("circle", "square", "star")
 

@@ -21,7 +21,7 @@ import pytest
 from conftest import CHROMIUM_ARGS, kernel_processes, page_kernel_id
 from dashboard_steps import start_small_run, wait_until_usable
 
-from lab.core.shutdown import REASON
+from lab.core.serving.shutdown import REASON
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

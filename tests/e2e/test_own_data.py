@@ -33,7 +33,7 @@ PREDICT = r"""
 import json, sys
 import numpy as np, onnxruntime, torch
 from PIL import Image
-from lab.core import catalog
+from lab.core.models import catalog
 
 onnx_path, state_path, *images = sys.argv[1:]
 state = torch.load(state_path, weights_only=True)

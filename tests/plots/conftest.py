@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from synthetic_run import history_of, synthetic_events
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from lab.core.history import RunHistory
+from lab.core.training.history import RunHistory
 from lab.plots import (
     CURVE_TRACES,
     RESULT_COLUMNS,

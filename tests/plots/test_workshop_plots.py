@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lab.core.efficiency import CurvePoint, CurveSpec, EfficiencyResult
-from lab.core.pretrained_view import FeatureMap, Photo, PhotoPrediction
-from lab.core.probe import ProbeReport, ProbeResult, ProbeScores
+from lab.core.analysis.efficiency import CurvePoint, CurveSpec, EfficiencyResult
+from lab.core.analysis.imagenet_demo import FeatureMap, Photo, PhotoPrediction
+from lab.core.analysis.probe import ProbeReport, ProbeResult, ProbeScores
 from lab.plots import apply_trace_data
 from lab.plots.efficiency import efficiency_data, efficiency_figure
 from lab.plots.pretrained import feature_map_figure, photo_grid

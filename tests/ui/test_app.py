@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from ui_helpers import tiny_factory, wait_until
 
-from lab.core.config import RunConfig
+from lab.core.training.config import RunConfig
 from lab.plots._common import thin
 from lab.plots.curves import MAX_STEP_POINTS
 from lab.plots.results import CONFUSION_TRACE
@@ -61,7 +61,7 @@ def test_start_draws_curves_and_completes_at_a_bounded_rate(make_app, comm_log):
     confusion = np.asarray(app.results_panel.figure.data[CONFUSION_TRACE].z)
     assert confusion.shape == (4, 4) and confusion.sum() == 32  # every val image counted
     assert app.train_panel.progress.value == app.train_panel.progress.max == 128
-    assert "Test accuracy" in app.test_panel.test_acc.value
+    assert "Test accuracy" in app.use_panel.test_acc.value
     assert list(app.compare_panel.select.value) == [history.name]
     assert not shown(app.train_panel.error)
     # Widgets were written by the pump alone (the Start click only creates the results
@@ -129,7 +129,7 @@ def test_a_failing_run_shows_its_error_in_the_panel(make_app):
     error = app.train_panel.error
     assert shown(error) and "sensor broke" in error.value
     assert "failed at epoch 1" in app.train_panel.status_detail.value
-    assert "before the test" in app.test_panel.test_acc.value
+    assert "before the test" in app.use_panel.test_acc.value
 
 
 def test_an_invalid_setting_is_explained_and_nothing_starts(make_app):
@@ -174,7 +174,7 @@ def test_a_batch_larger_than_the_unloaded_data_is_refused_not_a_failed_run(make_
     first, history = app.trainer, app.view.history
     assert status(app) == "completed" and history is not None
     curve = list(app.results_panel.figure.data[0].x)
-    test_text = app.test_panel.test_acc.value
+    test_text = app.use_panel.test_acc.value
     assert app.data_panel.split_counts() is None  # step 2 never loaded: checked at set-up
     app.train_panel.batch_size = 128  # more than the 64 training images
     refused = app.start()
@@ -190,7 +190,7 @@ def test_a_batch_larger_than_the_unloaded_data_is_refused_not_a_failed_run(make_
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
     assert status(app) == "completed" and app.view.history is history
     assert list(app.results_panel.figure.data[0].x) == curve
-    assert app.test_panel.test_acc.value == test_text
+    assert app.use_panel.test_acc.value == test_text
     assert app.trained_model() is first and app.shown_trainer() is first
     app.train_panel.batch_size = 8  # the user fixes it: the error goes, the next run trains
     wait_until(lambda: not shown(error), what="the refusal cleared")
@@ -285,16 +285,16 @@ def test_both_lr_sliders_move_together(make_app):
 def test_predict_on_an_uploaded_image(make_app):
     app = make_app(tiny_factory(), epochs=1)
     upload = [{"name": "x.png", "content": _png(Image.new("RGB", (8, 8), "red"))}]
-    assert app.test_panel.predict_upload(upload) == []  # nothing trained yet
-    assert "Start" in app.test_panel.error.value
+    assert app.use_panel.predict_upload(upload) == []  # nothing trained yet
+    assert "Start" in app.use_panel.error.value
     app.start()
     wait_until(lambda: status(app) == "completed", what="completed")
-    top = app.test_panel.predict_upload(upload)
+    top = app.use_panel.predict_upload(upload)
     assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
     assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-4)  # 4 classes, all shown
-    assert list(app.test_panel.prediction.data[0].y) == [n for n, _ in top][::-1]
-    assert app.test_panel.predict_upload([{"name": "x.txt", "content": b"hello"}]) == []
-    assert "not an image" in app.test_panel.error.value
+    assert list(app.use_panel.prediction.data[0].y) == [n for n, _ in top][::-1]
+    assert app.use_panel.predict_upload([{"name": "x.txt", "content": b"hello"}]) == []
+    assert "not an image" in app.use_panel.error.value
 
 
 def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app, tmp_path):
@@ -302,7 +302,7 @@ def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app, tmp_path
     app.start()
     wait_until(lambda: status(app) == "completed", what="completed")
     trained = app.trainer
-    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    panel, png = app.use_panel, _png(Image.new("RGB", (8, 8), "red"))
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the runs folder should be")
     app.runs_dir = str(blocker)  # the new run cannot write its folder: fails at set-up
@@ -326,7 +326,7 @@ def test_a_start_that_fails_at_set_up_keeps_the_trained_model(make_app, tmp_path
 
 def test_a_new_run_hides_the_old_prediction_and_the_same_file_predicts_again(make_app):
     app = make_app(tiny_factory(), epochs=1)
-    panel, png = app.test_panel, _png(Image.new("RGB", (8, 8), "red"))
+    panel, png = app.use_panel, _png(Image.new("RGB", (8, 8), "red"))
     app.start()
     wait_until(lambda: status(app) == "completed", what="first run")
     panel.upload.receive([("x.png", png)])
@@ -355,7 +355,7 @@ def _png(image: Image.Image) -> bytes:
 
 def test_export_writes_the_model_or_explains_why_not(make_app, tmp_path):
     app = make_app(tiny_factory(), epochs=1)
-    panel = app.test_panel
+    panel = app.use_panel
     panel.export_dir = tmp_path
     assert panel.export("state_dict") is None  # nothing trained yet
     assert "Start" in panel.error.value

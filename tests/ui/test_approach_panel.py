@@ -6,7 +6,7 @@ import pytest
 import torchvision
 from traitlets import TraitError
 
-from lab.core import catalog
+from lab.core.models import catalog
 from lab.ui.approach_panel import ApproachPanel
 
 
@@ -126,7 +126,7 @@ def test_set_model_lists_the_other_models_groups() -> None:
     assert panel.trainable_params + panel.frozen_params == sum(p for _, p in panel.groups)
 
 
-def test_from_scratch_shows_one_lr_and_no_backbone_divisor() -> None:
+def test_from_scratch_shows_one_lr_and_no_backbone_lr_factor() -> None:
     panel = ApproachPanel(approach="fine_tuning")
     assert panel.factor_slider.layout.display is None and not panel.factor_slider.disabled
     panel.approach = "scratch"

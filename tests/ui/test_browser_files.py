@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.core.settings import UploadLimits
+from lab.core.serving.settings import UploadLimits
 from lab.ui.browser_files import CHUNK_BYTES, DownloadButton, FileDrop
 
 

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.core.events import EvaluationCompleted, Payload, RunCompleted, RunFailed, RunStarted
-from lab.core.history import RunHistory
-from lab.core.runs import payload_to_dict
+from lab.core.runs.saved import payload_to_dict
+from lab.core.training.events import (
+    EvaluationCompleted,
+    Payload,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+)
+from lab.core.training.history import RunHistory
 from lab.ui.compare_panel import CompareChanged, ComparePanel, SavedRunsLoaded
 from lab.ui.pump import EventPump, Sends
 from lab.ui.routes import Routes

@@ -7,18 +7,15 @@ replaced by a value of the wrong type, or removed.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lab.core.runs import load_run
+from lab.core.runs.saved import load_run
 from lab.ui.compare_panel import ComparePanel, SavedRunsLoaded
 from lab.ui.pump import Sends
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.tiny_runs import tiny_trainer  # noqa: E402
+from tests.core.tiny_runs import tiny_trainer
 
 FILES = ("config.json", "metrics.jsonl", "best.pt", "test.json")
 WRONG = {

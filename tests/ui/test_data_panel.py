@@ -169,8 +169,8 @@ def test_augmentations_are_chosen_per_data_set_and_shown() -> None:
 def test_digit_training_transforms_never_mirror() -> None:
     from torchvision.transforms import v2
 
-    from lab.core import catalog
     from lab.core.data import DataSpec, allows_flip, build_transform, prepare
+    from lab.core.models import catalog
 
     preproc = catalog.preprocessing(catalog.DEFAULT_MODEL)
     assert not allows_flip("digits") and allows_flip("animal_shapes")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core.test_faults import FullDisk
 from ui_helpers import tiny_factory
 
-from lab.core import atomic
+from lab.core.runs import atomic
 from lab.ui import TransferLab
+from tests.core.training.test_faults import FullDisk
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from test_workshop_panel import fake_curve
 from ui_helpers import wait_until
 
+from lab.core.analysis.efficiency import CurveSpec, EfficiencyResult
 from lab.core.data import ArrayImageDataset, DataError
-from lab.core.efficiency import CurveSpec, EfficiencyResult
 from lab.plots.efficiency import TRACES_PER_ARM
 from lab.ui import efficiency_tab
 from lab.ui.efficiency_tab import EfficiencyTab

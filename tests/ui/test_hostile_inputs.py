@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from ui_helpers import tiny_factory, wait_until
 
-from lab.core.settings import LabSettings, UploadLimits
+from lab.core.serving.settings import LabSettings, UploadLimits
 from lab.ui import TransferLab
 from lab.ui.data_sources import FOLDER, UPLOADS
 
@@ -120,11 +120,11 @@ def test_dashboard_mode_locks_weight_downloads(lab):
 
 
 def test_dashboard_mode_offers_downloads_but_no_server_exports(lab):
-    test_panel = lab.test_panel
-    classes = {c for b in test_panel.take_home.buttons.values() for c in b._dom_classes}
+    use_panel = lab.use_panel
+    classes = {c for b in use_panel.take_home.buttons.values() for c in b._dom_classes}
     assert {"tl-download-onnx", "tl-download-state-dict", "tl-download-torchscript"} <= classes
     assert {"tl-download-metrics", "tl-download-confusion"} <= classes
-    assert not any(b in _descendants(test_panel) for b in test_panel.export_buttons)
+    assert not any(b in _descendants(use_panel) for b in use_panel.export_buttons)
 
 
 def _descendants(widget: Any) -> list[Any]:
@@ -137,7 +137,7 @@ def _descendants(widget: Any) -> list[Any]:
 def test_take_home_files_of_a_run(lab):
     lab.start()
     wait_until(lambda: lab.train_panel.status.value == "completed", what="run completed")
-    box = lab.test_panel.take_home
+    box = lab.use_panel.take_home
     name, mime, data = box.download("metrics") or ("", "", b"")
     lines = data.decode().splitlines()
     assert name.endswith("-metrics.csv") and mime == "text/csv"

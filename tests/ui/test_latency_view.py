@@ -3,7 +3,7 @@ of the model plot, whose Pareto front follows the chosen axis."""
 
 from __future__ import annotations
 
-from lab.core.latency_cache import LatencyPair
+from lab.core.analysis.latency_cache import LatencyPair
 from lab.ui.latency_view import LatencyControl
 from lab.ui.model_panel import ModelPanel
 

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 from synthetic_run import CLASSES, synthetic_events
 
-from lab.core.events import Payload, StepCompleted
-from lab.core.history import RunHistory
+from lab.core.training.events import Payload, StepCompleted
+from lab.core.training.history import RunHistory
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.messages import (
     LRFinderFailed,
@@ -24,8 +24,8 @@ from lab.ui.messages import (
 )
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.routes import Display, live_display
-from lab.ui.test_panel import TestPanel as UsePanel  # a widget, not a test class
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel as UsePanel  # a widget, not a test class
 
 
 def _view() -> Display:

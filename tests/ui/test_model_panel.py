@@ -8,7 +8,7 @@ import pytest
 from plotly.callbacks import Points
 from traitlets import TraitError
 
-from lab.core import catalog
+from lab.core.models import catalog
 from lab.ui.model_panel import ModelPanel
 
 

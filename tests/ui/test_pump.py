@@ -11,15 +11,15 @@ import pytest
 from ipywidgets import IntProgress
 from ui_helpers import wait_until
 
-from lab.core.events import EvaluationCompleted, RunStarted, StepCompleted
-from lab.core.history import RunHistory
+from lab.core.training.events import EvaluationCompleted, RunStarted, StepCompleted
+from lab.core.training.history import RunHistory
 from lab.ui.compare_panel import ComparePanel
 from lab.ui.messages import NewRun, RunEvent
 from lab.ui.pump import FIGURE_MESSAGES, MAX_MESSAGES_PER_S, EventPump, Sends
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.routes import live_display
-from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel
 
 
 def test_drain_applies_queued_items_in_order_as_one_batch():
@@ -134,7 +134,7 @@ def _events(n_steps: int, every: int) -> list[object]:
 def test_live_view_stays_under_the_message_rate_however_fast_events_come(comm_log):
     train, results = TrainPanel(), ResultsPanel()
     results.ensure_figure()
-    display = live_display(train, results, ComparePanel(runs_dir=None), TestPanel())
+    display = live_display(train, results, ComparePanel(runs_dir=None), UsePanel())
     batch_sizes: list[int] = []
 
     def apply(items: list[object]) -> int:

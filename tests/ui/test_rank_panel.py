@@ -8,7 +8,7 @@ from typing import Any
 
 from test_workshop_panel import fake_result
 
-from lab.core.probe import ProbeReport
+from lab.core.analysis.probe import ProbeReport
 from lab.ui import rank_panel
 from lab.ui.help_texts import help_text
 from lab.ui.rank_panel import RankPanel

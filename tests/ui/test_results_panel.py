@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image
 from synthetic_run import CLASSES, history_of, synthetic_events
 
-from lab.core.events import EvaluationCompleted, Payload
-from lab.core.history import RunHistory
+from lab.core.training.events import EvaluationCompleted, Payload
+from lab.core.training.history import RunHistory
 from lab.plots.results import CONFUSION_TRACE, EMBEDDING_TRACES
 from lab.ui.messages import ShowCell, ShowEpoch, ShowMisclassified, ValidationImages
 from lab.ui.pump import Sends

@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 from traitlets import TraitError
 
-from lab.core.config import ConfigError, RunConfig
-from lab.core.history import RunHistory
+from lab.core.training.config import ConfigError, RunConfig
+from lab.core.training.history import RunHistory
 from lab.ui.compare_panel import CompareChanged, ComparePanel
 from lab.ui.messages import NewRun, Notice, ShowEpoch
 from lab.ui.pump import EventPump, Sends
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.routes import Routes, live_display
-from lab.ui.test_panel import TestPanel
 from lab.ui.train_panel import TrainPanel
+from lab.ui.use_panel import UsePanel
 
 
 def _config_error(**change: Any) -> str:
@@ -63,7 +63,7 @@ def test_a_request_has_one_route_and_an_unrouted_one_is_dropped():
 
 def test_the_display_routes_requests_and_folds_runs_in_one_batch(comm_log):
     train, results, compare = TrainPanel(), ResultsPanel(), ComparePanel(runs_dir=None)
-    display = live_display(train, results, compare, TestPanel())
+    display = live_display(train, results, compare, UsePanel())
     pump = EventPump(display.apply)
     history = RunHistory(name="r")
     pump.put(Notice("before the run", "warning"))

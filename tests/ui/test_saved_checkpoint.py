@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from ui_helpers import tiny_factory
 
-from lab.core.saved_model import SavedModel
+from lab.core.runs.saved_model import SavedModel
 from lab.ui import TransferLab
 
 
@@ -85,7 +85,7 @@ def test_an_interrupted_runs_best_checkpoint_predicts_and_downloads_in_step_7(
         assert torch.equal(model.parts.model.state_dict()[key], value), key
     assert folder.name in compare.checkpoint_info.value
     assert any(folder.name in v for v in _sent(comm_log, compare.checkpoint_info, "value"))
-    test = lab.test_panel
+    test = lab.use_panel
     assert folder.name in test.test_acc.value and "download it below" in test.test_acc.value
 
     top = test.predict_image(Image.new("RGB", (8, 8), "red"))

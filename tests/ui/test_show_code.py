@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,11 +12,9 @@ import pytest
 from ui_helpers import wait_until
 
 from lab import cli
-from lab.core.runs import list_runs, load_run
+from lab.core.runs.saved import list_runs, load_run
 from lab.ui import TransferLab
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from shape_images import write_shapes  # noqa: E402
+from tests.core.shape_images import write_shapes
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ui_helpers import tiny_factory, wait_until
 
-from lab.core.config import RunConfig
+from lab.core.training.config import RunConfig
 from lab.ui import TransferLab
 from lab.ui.approach_panel import ApproachPanel
 

@@ -11,9 +11,9 @@ import torch
 from torch import nn
 from ui_helpers import wait_until
 
-from lab.core.config import RunConfig
-from lab.core.engine import Trainer
-from lab.core.groups import LayerGroup
+from lab.core.models.groups import LayerGroup
+from lab.core.training.config import RunConfig
+from lab.core.training.engine import Trainer
 from lab.plots.results import CONFUSION_TRACE
 from lab.ui import TransferLab
 
@@ -143,7 +143,7 @@ def test_gradcam_of_an_uploaded_image_in_step_7(app) -> None:
     wait_until(lambda: app.train_panel.status.value == "completed", what="completed")
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "blue").save(buffer, format="PNG")
-    app.test_panel.predict_upload([{"name": "b.png", "content": buffer.getvalue()}])
-    view = app.test_panel.gradcam
+    app.use_panel.predict_upload([{"name": "b.png", "content": buffer.getvalue()}])
+    view = app.use_panel.gradcam
     assert view.image.value[:4] == b"\x89PNG", view.caption.value
     assert "tl-gradcam" in view._dom_classes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.core.events import (
+from lab.core.training.events import (
     EvaluationCompleted,
     RunCompleted,
     RunFailed,
@@ -14,8 +14,8 @@ from lab.core.events import (
     RunStopped,
     StepCompleted,
 )
-from lab.core.events import TestMetrics as Metrics  # not a test class
-from lab.core.history import RunHistory
+from lab.core.training.events import TestMetrics as Metrics  # not a test class
+from lab.core.training.history import RunHistory
 from lab.ui.train_panel import ETA_MIN_STEPS, format_eta, progress_text, status_detail
 
 

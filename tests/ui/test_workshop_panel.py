@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from lab.core.efficiency import CurvePoint, CurveSpec, EfficiencyResult
-from lab.core.probe import ProbeReport, ProbeResult, ProbeScores
+from lab.core.analysis.efficiency import CurvePoint, CurveSpec, EfficiencyResult
+from lab.core.analysis.probe import ProbeReport, ProbeResult, ProbeScores
 from lab.ui import efficiency_tab, workshop_panel
 from lab.ui.workshop_panel import WorkshopPanel, parse_sizes
 

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from lab.core.config import RunConfig
-from lab.core.engine import Trainer
+from lab.core.training.config import RunConfig
+from lab.core.training.engine import Trainer
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
