@@ -11,20 +11,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 LAB = Path(__file__).resolve().parents[1] / "lab"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-
-#: Functions being split elsewhere, as ``path::Qualified.name``; empty this set as soon
-#: as those splits are in: an entry that is short again fails the test below.
-PENDING: frozenset[str] = frozenset(
-    {
-        "lab/ui/data_panel.py::DataPanel._build_controls",
-        "lab/ui/workshop_panel.py::WorkshopPanel.__init__",
-    }
-)
 
 
 def _modules() -> list[Path]:
@@ -81,19 +70,9 @@ def test_no_function_is_over_the_limit() -> None:
     long = [
         f"{where} {key.split('::')[1]} ({length} lines)"
         for key, (where, length) in sorted(_lengths().items())
-        if length > MAX_FUNCTION_LINES and key not in PENDING
+        if length > MAX_FUNCTION_LINES
     ]
     assert not long, (
         f"functions over {MAX_FUNCTION_LINES} lines; split each into small named helpers:\n  "
         + "\n  ".join(long)
-    )
-
-
-@pytest.mark.parametrize("key", sorted(PENDING))
-def test_pending_splits_are_still_pending(key: str) -> None:
-    lengths = _lengths()
-    assert key in lengths, f"{key} no longer exists: remove it from PENDING in {__file__}"
-    where, length = lengths[key]
-    assert length > MAX_FUNCTION_LINES, (
-        f"{where} is {length} lines now: remove {key} from PENDING in {__file__}"
     )

@@ -9,7 +9,6 @@ model and data load when a run (or the LR finder) starts, on the trainer's threa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ import ipywidgets as widgets
 from traitlets import Float
 
 from lab.core.data import ImageDataset, load_dataset
-from lab.core.models import catalog
 from lab.core.runs.saved_model import SavedModel, open_best_checkpoint
 from lab.core.serving.settings import LabSettings, current
-from lab.core.training.config import ConfigError, RunConfig
+from lab.core.training.config import RunConfig
 from lab.core.training.engine import Trainer
 from lab.core.training.history import RunHistory
 from lab.ui.approach_panel import APPROACH_LABELS, ApproachPanel
@@ -32,10 +30,9 @@ from lab.ui.efficiency_tab import EfficiencyTab
 from lab.ui.errors import guard
 from lab.ui.figures import plotly_loader
 from lab.ui.latency_view import LatencyControl
+from lab.ui.lr_search import LRSearch
 from lab.ui.messages import (
     LRFinderDone,
-    LRFinderFailed,
-    LRFinderStarted,
     NewRun,
     Notice,
     RunEvent,
@@ -46,6 +43,7 @@ from lab.ui.pump import EventPump, Sends
 from lab.ui.rank_panel import RankPanel
 from lab.ui.results_panel import ResultsPanel
 from lab.ui.routes import live_display
+from lab.ui.start_checks import check_batch_size, check_weights
 from lab.ui.train_panel import TrainPanel
 from lab.ui.use_panel import UsePanel
 from lab.ui.val_images import validation_images
@@ -99,7 +97,6 @@ class TransferLab(widgets.VBox):
         self._trained: Trainer | SavedModel | None = None
         self._passed_over: Trainer | None = None  # the trainer a chosen checkpoint replaced
         self._shown: Trainer | None = None  # the trainer step 5 showed before this one
-        self._lr_thread: threading.Thread | None = None
         self._run_count = 0
         self._build_panels()
         self.display = live_display(
@@ -112,6 +109,7 @@ class TransferLab(widgets.VBox):
         self.display.routes.add({LRFinderDone: self._show_lr_found})
         self.view = self.display.view
         self.pump = EventPump(self.display.apply, on_error=self.display.failed)
+        self.lr_search = LRSearch(self.pump)
         for panel in (self.results_panel, self.compare_panel):
             panel.post = self.pump.submit
         self._wire()
@@ -256,7 +254,10 @@ class TransferLab(widgets.VBox):
     def config(self) -> RunConfig:
         """The run configuration the panels describe now (raises if a value is invalid)."""
         model, approach, train = self.model_panel, self.approach_panel, self.train_panel
-        self._check_weights(model.model_key, model.pretrained)
+        check_weights(
+            model.model_key, model.pretrained, self.approach_panel.approach,
+            self.settings.allow_downloads,
+        )  # fmt: skip
         return RunConfig(
             model=model.model_key,
             pretrained=model.pretrained,
@@ -273,34 +274,6 @@ class TransferLab(widgets.VBox):
             embedding=self.results_panel.embedding,
             runs_dir=self.runs_dir,
         )
-
-    def _check_weights(self, key: str, pretrained: bool) -> None:
-        scratch = self.approach_panel.approach == "scratch"  # no weights are loaded
-        if not pretrained or scratch or self.settings.allow_downloads:
-            return
-        try:
-            entry = catalog.get_entry(key)
-        except KeyError:
-            return  # not a catalog model: the trainer factory says what it is
-        if entry.availability == "download":
-            raise ValueError(
-                f"model {key!r} needs its weights downloaded, which the host of this server "
-                "has switched off (LAB_ALLOW_DOWNLOADS=0): choose a model marked offline "
-                'or cached, or press "random init" in step 1'
-            )
-
-    def _check_sizes(self, config: RunConfig) -> None:
-        """Refuse a batch larger than the training split before a run is made of it."""
-        counts = self.data_panel.split_counts()
-        if counts is None:
-            return  # not loaded yet: the trainer checks once it has read the data
-        n_train = int(counts["train"].sum())
-        if config.batch_size > n_train:
-            raise ConfigError(
-                f"batch_size={config.batch_size} is larger than the {n_train} training "
-                f"images: set the batch size in step 4 to {n_train} or less, or raise "
-                "the images per class in step 2"
-            )
 
     def _run_name(self, config: RunConfig) -> str:
         self._run_count += 1
@@ -325,12 +298,12 @@ class TransferLab(widgets.VBox):
                 "Press Stop first to start a new run."
             )
             return None
-        if self._lr_thread is not None and self._lr_thread.is_alive():
+        if self.lr_search.running:
             self._notice("The learning-rate finder is still running: Start again when it is done.")
             return None
         try:
             config = self.config()
-            self._check_sizes(config)
+            check_batch_size(config.batch_size, self.data_panel.split_counts())
             trainer = self.trainer_factory(config)
         except Exception as error:  # noqa: BLE001 - shown in the panel, not as a traceback
             self._notice(f"Could not start: {error}", "error")
@@ -381,7 +354,7 @@ class TransferLab(widgets.VBox):
         if self.trainer is not None and self.trainer.state in ACTIVE:
             self._notice("Stop the run before looking for a learning rate.")
             return
-        if self._lr_thread is not None and self._lr_thread.is_alive():
+        if self.lr_search.running:
             return
         try:
             trainer = self.trainer_factory(self.config().replace(runs_dir=None))
@@ -391,20 +364,7 @@ class TransferLab(widgets.VBox):
         self.train_panel.ensure_lr_figure()
         if self.live:
             self.pump.start()
-        self.pump.submit(LRFinderStarted())
-        self._lr_thread = threading.Thread(
-            target=self._sweep, args=(trainer,), name="transfer-lab-lr-finder", daemon=True
-        )
-        self._lr_thread.start()
-
-    def _sweep(self, trainer: Trainer) -> None:
-        try:
-            result = trainer.find_lr()
-        except Exception as error:  # noqa: BLE001 - reported in the panel
-            self.pump.put(LRFinderFailed(f"The LR finder failed: {error}"))
-            return
-        suggested = float(result.suggested_lr) if result.suggested_lr else None
-        self.pump.put(LRFinderDone(list(result.lrs), list(result.losses), suggested))
+        self.lr_search.launch(trainer)
 
     def _show_lr_found(self, item: LRFinderDone, sends: Sends) -> None:
         """The pump's: draw the sweep and make its suggestion the one learning rate."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -117,3 +118,8 @@ def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights, copied off its device (e.g. the best epoch, restored later)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

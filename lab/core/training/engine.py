@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from lab.core.data import DataError
-from lab.core.hardware.device import DeviceSetup, setup_device
+from lab.core.hardware.device import DeviceSetup, cpu_state_dict, setup_device
 from lab.core.hardware.memory import release_memory
 from lab.core.models.explain import CamMap, grad_cam
 from lab.core.models.finetune import (
@@ -127,14 +127,7 @@ class Trainer:
         training settings of ``config`` apply (its ``model`` and ``data`` are labels).
         """
         parts = _parts_from_modules(
-            model,
-            train,
-            val,
-            class_names,
-            head=head,
-            groups=groups,
-            test=test,
-            transform=transform,
+            model, train, val, class_names, head=head, groups=groups, test=test, transform=transform
         )
         return cls(config or RunConfig(model="custom", runs_dir=None), parts)
 
@@ -358,7 +351,7 @@ class Trainer:
                 self._emit(staged.unfreeze(loop, parts, self.config, epoch, k, before))
             val_acc = self._epoch(loop, epoch)
             if val_acc > best_acc:
-                best_acc, best_state = val_acc, _cpu_copy(parts.model)
+                best_acc, best_state = val_acc, cpu_state_dict(parts.model)
                 self._save_checkpoint(parts, epoch, val_acc)
         if best_state is not None:
             parts.model.load_state_dict(best_state)
@@ -402,8 +395,3 @@ class Trainer:
             val_acc=val_acc,
         )
         self._emit(CheckpointSaved(epoch=epoch, path=str(path), val_acc=val_acc))
-
-
-def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The model's weights, copied off the device (the best epoch, restored at the end)."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
