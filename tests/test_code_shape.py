@@ -73,6 +73,6 @@ def test_no_function_is_over_the_limit() -> None:
         if length > MAX_FUNCTION_LINES
     ]
     assert not long, (
-        f"functions over {MAX_FUNCTION_LINES} lines; split each into small named helpers:\n  "
+        f"functions over {MAX_FUNCTION_LINES} lines; split each into small named functions:\n  "
         + "\n  ".join(long)
     )

@@ -379,7 +379,11 @@ def test_runs_are_compared_and_saved_runs_come_back(make_app, tmp_path):
         app.approach_panel.approach = approach
         app.start()
         wait_until(lambda: status(app) == "completed", what=f"{approach} completed")
-    wait_until(lambda: len(compare.figure.data) == 4, what="both runs drawn")
+    # The pump redraws the figure, then the table: wait for both, not only the first.
+    wait_until(
+        lambda: len(compare.figure.data) == 4 and compare.table.value.count("<tr") == 3,
+        what="both runs drawn and tabulated",
+    )
     names = list(compare.select.value)
     assert "feature extraction" in names[0] and "from scratch" in names[1]
     assert [t.name for t in compare.figure.data] == [n for n in names for _ in range(2)]
