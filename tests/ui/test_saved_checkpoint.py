@@ -1,7 +1,7 @@
 """An interrupted run shows what it reached in step 6 and its best checkpoint serves step 7.
 
-A run is trained and saved, then its folder is cut back to what a process killed after
-its second epoch leaves (every line up to the checkpoint, half of the next one). The
+A run is trained and saved, then its folder is cut back to what a process killed just
+after its last checkpoint leaves (every line up to it, half of the next one). The
 compare tab lists it as interrupted; "Use best checkpoint" makes it the model that
 predicts, explains and downloads in step 7, until a new run trains.
 """
@@ -23,15 +23,11 @@ from lab.core.runs.saved_model import SavedModel
 from lab.ui import TransferLab
 
 
-def _interrupt(folder: Path, after_epoch: int) -> None:
-    """Cut ``metrics.jsonl`` as a SIGKILL after epoch ``after_epoch``'s checkpoint would."""
+def _interrupt(folder: Path) -> None:
+    """Cut ``metrics.jsonl`` as a SIGKILL just after the last checkpoint would."""
     lines = (folder / "metrics.jsonl").read_text().splitlines(keepends=True)
     events = [json.loads(line) for line in lines]
-    last = max(
-        i
-        for i, e in enumerate(events)
-        if e["type"] == "checkpoint_saved" and e["epoch"] <= after_epoch
-    )
+    last = max(i for i, e in enumerate(events) if e["type"] == "checkpoint_saved")
     kept = "".join(lines[: last + 1]) + lines[last + 1][: len(lines[last + 1]) // 2]
     (folder / "metrics.jsonl").write_text(kept)
     (folder / "test.json").unlink(missing_ok=True)
@@ -67,7 +63,7 @@ def test_an_interrupted_runs_best_checkpoint_predicts_and_downloads_in_step_7(
 ) -> None:
     killed = _train(lab)
     folder = killed.run_dir
-    _interrupt(folder, after_epoch=2)
+    _interrupt(folder)
     best = torch.load(folder / "best.pt", weights_only=True)
     compare = lab.compare_panel
     compare.runs.clear()  # a fresh kernel: the run is known only from its folder
