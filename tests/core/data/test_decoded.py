@@ -125,8 +125,17 @@ def test_channels_last_gives_the_contiguous_predictions() -> None:
     contiguous = _run(True, "fine_tuning", "contiguous")
     channels_last = _run(True, "fine_tuning", "channels_last")
     for a, b in zip(contiguous.history.evaluations, channels_last.history.evaluations, strict=True):
-        assert np.array_equal(a.val_predictions, b.val_predictions)
         assert a.val_loss == pytest.approx(b.val_loss, rel=1e-2)  # summation order differs
+    # The same weights in both layouts give the same outputs. (Training in each layout
+    # parts ways by rounding, which after a few epochs flips an image on some CPUs.)
+    model = contiguous.model.eval()
+    images = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        plain = model(images)
+        model.to(memory_format=torch.channels_last)
+        last = model(images.contiguous(memory_format=torch.channels_last))
+    assert torch.equal(plain.argmax(1), last.argmax(1))
+    torch.testing.assert_close(plain, last, rtol=1e-4, atol=1e-5)
 
 
 def test_auto_layout_picks_one_and_applies_it() -> None:
