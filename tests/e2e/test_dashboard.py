@@ -195,7 +195,7 @@ def start_and_watch(
 def test_dashboard_small_run_start_to_stop(
     page: Any, dashboard_server: Any, artifacts_dir: Path, screenshot: Any, console_log: list[str]
 ) -> None:
-    page.goto(dashboard_server.url)
+    page.goto(dashboard_server.url, timeout=180_000)  # Voilà runs the notebook before answering
     page.locator(".tl-app").wait_for(timeout=180_000)  # the kernel runs the notebook first
     for panel in ("tl-model-panel", "tl-data-panel", "tl-approach-panel", "tl-train-panel"):
         assert page.locator(f".{panel}").count() == 1, f"{panel} is not on the page"

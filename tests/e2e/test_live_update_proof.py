@@ -42,7 +42,7 @@ def proof_server(voila_server_factory: Any) -> Iterator[Any]:
 
 
 def open_proof(page: Any, server: Any) -> None:
-    page.goto(server.url)
+    page.goto(server.url, timeout=180_000)  # Voilà runs the notebook before answering
     # Voilà renders after the kernel ran the notebook; allow a slow, shared machine.
     page.get_by_role("button", name="Start thread pump").wait_for(timeout=90_000)
     page.locator(".js-plotly-plot").wait_for()

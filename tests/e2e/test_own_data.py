@@ -91,7 +91,7 @@ def images(tmp_path: Path, uploads: Any) -> dict[str, list[Path]]:
 
 
 def open_lab(page: Any, server: Any) -> None:
-    page.goto(server.url)
+    page.goto(server.url, timeout=180_000)  # Voilà runs the notebook before answering
     page.locator(".tl-app").wait_for(timeout=180_000)  # the kernel runs the notebook first
     page.locator(".jupyter-widget-Collapse-header", has_text="2 · Data").click()
     select = page.locator(".tl-dataset-select select")
