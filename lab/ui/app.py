@@ -121,7 +121,7 @@ class TransferLab(widgets.VBox):
         self.model_panel = ModelPanel(settings=self.settings)
         self.data_panel = DataPanel(settings=self.settings)
         self.latency = LatencyControl(self.model_panel, threaded=self.live, background=self.live)
-        self.rank_panel = RankPanel(self._probe_data, self._choose_model, threaded=self.live)
+        self.rank_panel = RankPanel(self._probe_data, self.model_panel.choose, threaded=self.live)
         self.efficiency_tab = EfficiencyTab(self._probe_data, threaded=self.live)
         self.approach_panel = ApproachPanel()
         self.train_panel = TrainPanel()
@@ -201,12 +201,6 @@ class TransferLab(widgets.VBox):
             return self.data_panel.dataset
         spec = self.data_panel.spec()
         return load_dataset(spec.name, path=spec.path)
-
-    def _choose_model(self, key: str, pretrained: bool) -> None:
-        """A click on a ranked model: it becomes the run's model (user input)."""
-        with self.model_panel.hold_sync():
-            self.model_panel.model_key = key
-            self.model_panel.pretrained = pretrained
 
     def _on_num_classes_changed(self, change: dict[str, Any]) -> None:
         if change["new"] >= 2:

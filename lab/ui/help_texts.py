@@ -198,16 +198,9 @@ HELP: dict[str, str] = {
         "score predicts a better run with that backbone. It is an estimate from a few "
         "images: each score has a 90% interval, and models whose intervals overlap are one "
         "group this sample cannot tell apart. The random-init twin shows what pretraining "
-        "adds. Click a model's row to choose it."
-    ),
-    "probe": (
-        "The probe scores each backbone's frozen features on a small sample of your data "
-        "before any training: cross-validated linear probe and k-NN accuracy, and LogME "
-        "evidence (no fitting). Each score has a 90% interval; models whose intervals "
-        "overlap are shown as one group that this sample cannot tell apart. A random-init "
-        "twin has its BatchNorm statistics recomputed on the training images before its "
+        "adds; its BatchNorm statistics are recomputed on the training images before its "
         "features are taken, exactly as a run with a frozen random backbone or from scratch "
-        "is evaluated."
+        "is evaluated. Click a model's row to choose it."
     ),
     "curve": (
         "Test accuracy against the number of labelled images per class, for pretrained "

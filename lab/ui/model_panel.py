@@ -191,6 +191,12 @@ class ModelPanel(widgets.VBox):
             raise TraitError(f"max_size_mb={value}: choose a positive number of megabytes")
         return value
 
+    def choose(self, key: str, pretrained: bool = True) -> None:
+        """Choose ``key`` (pretrained or random init) as if the user picked it here."""
+        with self.hold_sync():
+            self.model_key = key
+            self.pretrained = pretrained
+
     # -- handlers -----------------------------------------------------------------
     @observe("model_key", "x_axis", "latencies")
     @guarded

@@ -88,36 +88,6 @@ TABLE_NOTE = (
 )
 
 
-def _cell(result: ProbeResult, name: str, ranked_by: str) -> str:
-    if result.scores is None:
-        return "<td></td>"
-    weight = "font-weight:bold;" if name == ranked_by else ""
-    return f'<td style="{weight}text-align:right;padding:0 8px">{score_text(result, name)}</td>'
-
-
-def probe_table_html(report: ProbeReport) -> str:
-    """One row per candidate: rank, group, the three scores with intervals, or the reason
-    it could not be scored."""
-    group_of = group_numbers(report)
-    head = "".join(
-        f'<th style="padding:0 8px">{html.escape(SCORE_NAMES[name])}</th>' for name in SCORES
-    )
-    rows = []
-    for i, r in enumerate(report.results, start=1):
-        label = html.escape(r.label)
-        if r.scores is None:
-            reason = html.escape(f"{r.status}: {r.message}")
-            rows.append(f"<tr><td></td><td></td><td>{label}</td><td colspan=3>{reason}</td></tr>")
-            continue
-        cells = "".join(_cell(r, name, report.score) for name in SCORES)
-        rows.append(f"<tr><td>{i}</td><td>{group_of[r.label]}</td><td>{label}</td>{cells}</tr>")
-    return (
-        '<table class="tl-probe-table" style="border-collapse:collapse;font-size:90%">'
-        f"<tr><th>#</th><th>group</th><th>model</th>{head}</tr>{''.join(rows)}</table>"
-        + note_html(html.escape(TABLE_NOTE.format(level=report.level)), 85)
-    )
-
-
 def verdict_html(report: ProbeReport) -> str:
     """The verdict in words, with the images and time it is based on."""
     return f'<div class="tl-probe-verdict">{html.escape(report.verdict())}</div>' + note_html(

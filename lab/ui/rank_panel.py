@@ -63,16 +63,22 @@ def _failed(message: str) -> tuple[str, str]:
 
 
 class RankPanel(widgets.VBox):
-    """Rank backbones on the current data; ``on_choose`` receives a clicked row's model."""
+    """Rank backbones on ``data`` (a data set name, or a function giving the data).
+
+    ``on_choose`` receives a clicked row's model (catalog key, pretrained); without it
+    the rows are shown, not chosen. ``models`` are the candidates offered (every model
+    usable offline by default).
+    """
 
     def __init__(
         self,
-        data: DataSource,
-        on_choose: Choose,
+        data: DataSource | str,
+        on_choose: Choose | None = None,
         models: list[str] | None = None,
         threaded: bool = True,
     ) -> None:
-        self._data, self._on_choose = data, on_choose
+        self._data: DataSource = data if callable(data) else (lambda: data)
+        self._on_choose = on_choose
         self._build_settings(models or catalog.offline_keys())
         self.run_button = with_classes(
             widgets.Button(description="Rank on my data", button_style="primary",
@@ -90,6 +96,7 @@ class RankPanel(widgets.VBox):
         self.figure = figure_widget(layout=BLANK_LAYOUT)
         self.error = error_box()
         self.last_report: ProbeReport | None = None
+        self.last_error: str | None = None  # why the last ranking failed, if it did
         self.job = BackgroundJob(
             self._apply, self.run_button, lambda e: show_error(self.error, str(e)),
             self.stop_button, threaded=threaded, name="transfer-lab-probe",
@@ -146,8 +153,25 @@ class RankPanel(widgets.VBox):
         if not candidates:
             show_error(self.error, "models: select at least one model to rank")
             return
-        if not self.job.launch(lambda: self._work(candidates)):
+        if self.job.running:
             show_error(self.error, "the ranking is still running: wait for it, or press Stop")
+            return
+        self.last_report, self.last_error = None, None
+        self.job.launch(lambda: self._work(candidates))
+
+    def wait(self, timeout: float | None = None) -> ProbeReport:
+        """Wait for the ranking under way and return its report (notebooks, scripts).
+
+        RuntimeError with the panel's message if it failed; TimeoutError if it is still
+        running after ``timeout`` seconds.
+        """
+        self.job.join(timeout)
+        if self.job.running:
+            raise TimeoutError(f"timeout={timeout}: the ranking is still running")
+        if self.last_report is None:
+            why = self.last_error or "press Rank on my data first"
+            raise RuntimeError(f"no ranking was made: {why}")
+        return self.last_report
 
     def _work(self, candidates: list[Candidate]) -> None:
         self.job.post(("started", len(candidates)))
@@ -178,7 +202,8 @@ class RankPanel(widgets.VBox):
                 sends.set(self.progress, value=0, max=item[1])
                 sends.set(self.status, value="Scoring the models on your data…<br>")
             elif item[0] == "failed":
-                show_error(self.error, f"ranking: {item[1]}", sends)
+                self.last_error = f"ranking: {item[1]}"
+                show_error(self.error, self.last_error, sends)
         return sends.count
 
     def _progress(self, result: ProbeResult, sends: Sends) -> None:
@@ -210,17 +235,20 @@ class RankPanel(widgets.VBox):
                 bold = [False, False, *(s == report.score for s in SCORES)]
                 cells = "".join(map(_td, texts, _WIDTHS, bold))
             rows.append(self._row(r.label, f"<tr>{cells}</tr>", r if r.scores else None))
-        note = TABLE_NOTE.format(level=report.level) + " Click a model to choose it."
+        note = TABLE_NOTE.format(level=report.level)
+        if self._on_choose is not None:
+            note += " Click a model to choose it."
         rows.append(widgets.HTML(note_html(note, 85)))
         return rows
 
     def _row(self, label: str, cells: str, result: ProbeResult | None) -> widgets.HBox:
+        choose = self._on_choose if result is not None else None
         name = widgets.Button(
-            description=label, tooltip=f"choose {label}", disabled=result is None,
-            layout=widgets.Layout(width="340px"),
+            description=label, tooltip=f"choose {label}" if choose else label,
+            disabled=choose is None, layout=widgets.Layout(width="340px"),
         )  # fmt: skip
-        if result is not None:
-            name.on_click(guard(self, lambda _b: self._on_choose(result.key, result.pretrained)))
+        if choose is not None and result is not None:
+            name.on_click(guard(self, lambda _b: choose(result.key, result.pretrained)))
             with_classes(name, "tl-probe-choose")
         table = widgets.HTML(f'<table style="border-collapse:collapse">{cells}</table>')
         return with_classes(widgets.HBox([name, table]), "tl-probe-row")

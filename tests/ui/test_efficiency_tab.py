@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_workshop_panel import fake_curve
+from probe_fakes import fake_curve
 from ui_helpers import wait_until
 
 from lab.core.analysis.efficiency import CurveSpec, EfficiencyResult

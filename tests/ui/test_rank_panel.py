@@ -6,7 +6,8 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from test_workshop_panel import fake_result
+import pytest
+from probe_fakes import fake_result
 
 from lab.core.analysis.probe import ProbeReport
 from lab.ui import rank_panel
@@ -126,3 +127,72 @@ def test_the_lab_ranks_in_step_1_and_a_row_click_sets_the_model(monkeypatch) -> 
         assert not app.model_panel.pretrained
     finally:
         app.close()
+
+
+def tie_probe(candidates: Any, on_result: Any, should_stop: Any, **kwargs: Any) -> ProbeReport:
+    results = [
+        fake_result("lite0", 0.82),
+        fake_result("lite1", 0.80),
+        fake_result("mobilenet", 0.70),
+        fake_result("twin0", 0.20),
+        fake_result("twin1", 0.18),
+    ]
+    return ProbeReport(
+        tuple(results), kwargs["score"], kwargs["n_per_class"], 200, ("a", "b"), 64, 1.5
+    )
+
+
+def test_the_verdict_names_candidates_it_cannot_tell_apart(monkeypatch) -> None:
+    monkeypatch.setattr(rank_panel, "probe", tie_probe)
+    panel, _ = make_panel()
+    panel.score.value = "knn"
+    panel.run_button.click()
+    verdict = (
+        "lite0 and lite1 are indistinguishable on 200 images; mobilenet is a little "
+        "behind; both twin0 and twin1 are far behind. About 320 images per class would "
+        "likely separate lite0 from lite1."  # 20 * ((0.04 + 0.04) / 0.02) ** 2
+    )
+    assert verdict in panel.status.value
+    assert "ranked by k-NN" in panel.status.value
+    assert "clearly ahead" not in panel.status.value
+    report = panel.wait()
+    assert [[r.label for r in g] for g in report.groups()] == [
+        ["lite0", "lite1"],
+        ["mobilenet"],
+        ["twin0", "twin1"],
+    ]
+    groups = [row.children[1].value for row in panel.table.children[1:-1]]
+    assert ">1<" in groups[0] and ">1<" in groups[1] and ">2<" in groups[2]  # group column
+
+
+def test_wait_returns_the_threaded_ranking_or_says_why_there_is_none(monkeypatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def recording(candidates: Any, data: Any, **kwargs: Any) -> ProbeReport:
+        seen["data"] = data
+        return fake_probe(candidates, data=data, **kwargs)
+
+    monkeypatch.setattr(rank_panel, "probe", recording)
+    panel = RankPanel("animal_shapes", models=["mobilenet_v2.IMAGENET1K_V1"], threaded=True)
+    try:
+        with pytest.raises(RuntimeError, match="press Rank on my data first"):
+            panel.wait(1)
+        panel.rank()
+        report = panel.wait(10)
+        assert report is panel.last_report and seen["data"] == "animal_shapes"
+        # Without on_choose the rows are shown, not chosen.
+        assert all(b.disabled for b in buttons(panel).values())
+        assert "Click a model" not in panel.table.children[-1].value
+    finally:
+        panel.close()
+
+
+def test_wait_raises_the_panels_message_when_the_ranking_failed(monkeypatch) -> None:
+    def failing(*args: Any, **kwargs: Any) -> ProbeReport:
+        raise OSError("no weights for mobilenet_v2")
+
+    monkeypatch.setattr(rank_panel, "probe", failing)
+    panel, _ = make_panel()
+    panel.rank()
+    with pytest.raises(RuntimeError, match="ranking: OSError: no weights for mobilenet_v2"):
+        panel.wait()
