@@ -34,7 +34,10 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Spectrum:
-    """Squared singular values ``s`` of F (min(N, D),) and its left singular vectors ``u``."""
+    """Squared singular values ``s`` of F (min(N, D),) and its left singular vectors ``u``.
+
+    For many feature matrices of one shape at once, ``s`` is (min(N, D), targets): each
+    target column carries the spectrum of its own matrix (``u`` is then not kept)."""
 
     s: np.ndarray
     u: np.ndarray
@@ -74,7 +77,7 @@ def _terms(sp: Spectrum, z2: np.ndarray, y2: np.ndarray, alpha: np.ndarray, beta
     ``z2`` is (Uᵀy)² with one column per target, ``y2`` = |y|² per target; ``m`` is the
     posterior mean of the weights, beta (alpha I + beta FᵀF)⁻¹ Fᵀy, in F's SVD basis.
     """
-    s = sp.s[:, None]
+    s = sp.s[:, None] if sp.s.ndim == 1 else sp.s
     denom = alpha + beta * s
     gamma = np.sum(beta * s / denom, axis=0)
     m2 = np.sum(beta * beta * s * z2 / (denom * denom), axis=0)
@@ -94,7 +97,8 @@ def _log_evidence(
     _, m2, residual = _terms(sp, z2, y2, alpha, beta)
     n, d = sp.n, sp.d
     # log|alpha I + beta FᵀF|: the D - len(s) directions outside F's span add log(alpha).
-    log_det = np.sum(np.log(alpha + beta * sp.s[:, None]), axis=0) + (d - len(sp.s)) * np.log(alpha)
+    s = sp.s[:, None] if sp.s.ndim == 1 else sp.s
+    log_det = np.sum(np.log(alpha + beta * s), axis=0) + (d - len(s)) * np.log(alpha)
     value = (
         d / 2 * np.log(alpha)
         + n / 2 * np.log(beta)
@@ -119,8 +123,13 @@ def maximize_all(
     """Algorithm 1 for every column of ``targets`` (N, C) at once, from alpha = beta = 1:
     alpha <- gamma / |m|², beta <- (N - gamma) / |y - F m|² until alpha / beta settles."""
     z2 = (sp.u.T @ targets) ** 2
-    y2 = np.sum(targets * targets, axis=0)
-    k = targets.shape[1]
+    return _maximize(sp, z2, np.sum(targets * targets, axis=0), max_iter, tol)
+
+
+def _maximize(
+    sp: Spectrum, z2: np.ndarray, y2: np.ndarray, max_iter: int, tol: float
+) -> list[Evidence]:
+    k = z2.shape[1]
     alpha, beta = np.ones(k), np.ones(k)
     active = np.ones(k, dtype=bool)
     iterations = np.zeros(k, dtype=int)
@@ -162,3 +171,39 @@ def logme(features: np.ndarray, labels: np.ndarray) -> float:
         raise ValueError("labels: LogME needs at least 2 classes")
     targets = (y[:, None] == classes[None, :]).astype(np.float64)
     return float(np.mean([e.value for e in maximize_all(spectrum(features), targets)]))
+
+
+def _scaled_stack(features: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    f = np.asarray(features, dtype=np.float64)[rows]  # (draws, m, D)
+    if not np.isfinite(f).all():
+        raise ValueError("features contain NaN or infinity: the backbone's outputs overflowed")
+    scale = np.sqrt(np.mean(f * f, axis=(1, 2), keepdims=True))
+    if np.any(scale == 0.0):
+        raise ValueError("features are all zero: the backbone gives no information to score")
+    return f / scale
+
+
+def logme_subsets(features: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``logme(features[r], labels[r])`` for every row ``r`` of ``rows`` (draws, m), all
+    subsets of one size, computed together: one stacked decomposition and one
+    fixed-point iteration over every (subset, class) target. Every class must appear."""
+    rows = np.asarray(rows)
+    y = np.asarray(labels)[rows]  # (draws, m)
+    classes = np.unique(labels)
+    if rows.ndim != 2 or rows.shape[1] < 2 or len(classes) < 2:
+        raise ValueError(f"rows: need (draws, m) with m >= 2 of >= 2 classes, got {rows.shape}")
+    f = _scaled_stack(features, rows)
+    draws, m, d = f.shape
+    if m <= d:
+        s, u = np.linalg.eigh(f @ f.transpose(0, 2, 1))
+        s = np.clip(s, 0.0, None)
+    else:
+        u, sigma, _ = np.linalg.svd(f, full_matrices=False)
+        s = sigma * sigma
+    targets = (y[:, :, None] == classes[None, None, :]).astype(np.float64)  # (draws, m, K)
+    z2 = (u.transpose(0, 2, 1) @ targets) ** 2  # (draws, r, K)
+    k = len(classes)
+    columns = Spectrum(np.repeat(s.T, k, axis=1), np.empty(0), m, d)  # column = draw * K + class
+    z2_cols = z2.transpose(1, 0, 2).reshape(z2.shape[1], draws * k)
+    values = [e.value for e in _maximize(columns, z2_cols, targets.sum(axis=1).ravel(), 100, 1e-6)]
+    return np.asarray(values).reshape(draws, k).mean(axis=1)

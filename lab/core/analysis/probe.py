@@ -34,7 +34,8 @@ from lab.core.analysis.probe_scores import (
 from lab.core.analysis.probe_ties import Ranked, describe, tie_groups
 from lab.core.analysis.sample_features import load_images, penultimate_features, torch_threads
 from lab.core.data import ImageDataset, build_transform, load_dataset, split_indices
-from lab.core.hardware.device import resolve_device
+from lab.core.hardware.device import setup_device
+from lab.core.hardware.layout import choose_layout, to_layout
 from lab.core.models import catalog
 from lab.core.models.batchnorm import recalibrate, tensor_batches
 from lab.core.models.weights import WeightsUnavailableError
@@ -258,11 +259,13 @@ def _features(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(options.seed)
         model = catalog.build_model(c.key, num_classes, pretrained=c.pretrained)
-    model.to(resolve_device(options.device))
+    setup = setup_device(options.device)
+    model.to(setup.device)
+    layout = choose_layout(model, tuple(tensors.shape[1:]), setup)
     if not c.pretrained:  # see lab.core.models.batchnorm: what "random init" means here
-        recalibrate(model, tensor_batches(tensors))
+        recalibrate(model, (to_layout(b, layout) for b in tensor_batches(tensors)))
     head = catalog.head_module(model)
-    return penultimate_features(model, head, tensors, device=options.device)
+    return penultimate_features(model, head, tensors, device=options.device, layout=layout)
 
 
 def _probe_one(

@@ -1,6 +1,7 @@
 """The probe's three scores of one candidate's frozen features, each with an interval.
 
-- ``linear``: cross-validated accuracy of a logistic regression on standardized features;
+- ``linear``: cross-validated accuracy of a logistic regression on standardized features,
+  fitted to its optimum (see :mod:`lab.core.analysis.probe_linear`);
 - ``knn``: cross-validated accuracy of k nearest neighbours by cosine similarity;
 - ``logme``: LogME evidence (see :mod:`lab.core.analysis.logme`), no fitting, no folds.
 
@@ -18,21 +19,15 @@ every candidate is judged on the same ones.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import Normalizer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from lab.core.analysis.logme import logme
+from lab.core.analysis.logme import logme, logme_subsets
+from lab.core.analysis.probe_linear import fit_logistic
 
 SCORES = ("linear", "knn", "logme")
 SCORE_NAMES = {"linear": "linear probe", "knn": "k-NN", "logme": "LogME"}
@@ -121,20 +116,48 @@ def _logme_interval(
     x: np.ndarray, y: np.ndarray, value: float, n_draws: int, level: float, seed: int
 ) -> tuple[float, float]:
     halves = half_samples(y, n_draws, seed)
-    spread = float(np.std([logme(x[h], y[h]) for h in halves], ddof=1))
+    spread = float(np.std(logme_subsets(x, y, halves), ddof=1))
     z = float(NormalDist().inv_cdf(0.5 + level / 2))
     return value - z * spread, value + z * spread
 
 
-def _out_of_fold(model: Pipeline, x: np.ndarray, y: np.ndarray, cv: StratifiedKFold):
-    """Whether each image's out-of-fold prediction is right, and the accuracy per fold."""
+def _standardized(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets scaled by the training rows' mean and standard deviation (a constant
+    feature keeps scale 1), as scikit-learn's StandardScaler does."""
+    n, eps = len(train), np.finfo(np.float64).eps
+    mean, var = train.mean(axis=0), train.var(axis=0)
+    std = np.sqrt(var)
+    std[var <= n * eps * var + (n * mean * eps) ** 2] = 1.0
+    return (train - mean) / std, (test - mean) / std
+
+
+def linear_out_of_fold(x: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]):
+    """Whether each image's out-of-fold logistic-regression prediction is right (fitted
+    exactly, see :mod:`lab.core.analysis.probe_linear`), and the accuracy per fold."""
     correct = np.zeros(len(y), dtype=bool)
-    fold_acc = []
-    for train, test in cv.split(x, y):
-        fitted = clone(model).fit(x[train], y[train])
-        correct[test] = fitted.predict(x[test]) == y[test]
-        fold_acc.append(correct[test].mean())
-    return correct, np.asarray(fold_acc)
+    for train, test in folds:
+        a, b = _standardized(x[train], x[test])
+        correct[test] = fit_logistic(a, y[train]).predict(b) == y[test]
+    return correct, np.array([correct[test].mean() for _, test in folds])
+
+
+def knn_out_of_fold(
+    x: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], k: int
+):
+    """The same for a vote of the ``k`` nearest training images by cosine similarity
+    (ties in the vote go to the smallest label, as in scikit-learn)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    unit = x / np.where(norms > 0, norms, 1.0)
+    similarity = unit @ unit.T
+    classes, codes = np.unique(y, return_inverse=True)
+    correct = np.zeros(len(y), dtype=bool)
+    for train, test in folds:
+        sim = similarity[np.ix_(test, train)]
+        near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        votes = np.zeros((len(test), len(classes)), dtype=np.int64)
+        np.add.at(votes, (np.arange(len(test))[:, None], codes[train][near]), 1)
+        correct[test] = classes[votes.argmax(axis=1)] == y[test]
+    return correct, np.array([correct[test].mean() for _, test in folds])
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -154,7 +177,8 @@ def score_features(
 ) -> ProbeScores:
     """Linear-probe and k-NN accuracy (cross-validated) and LogME of ``features`` (N, D).
 
-    The linear probe standardizes each feature, then fits a logistic regression; k-NN
+    The linear probe standardizes each feature, then fits a logistic regression
+    (L2 penalty, C = 1, as scikit-learn's default) to a tight tolerance; k-NN
     votes among the ``k`` nearest neighbours by cosine similarity (features are L2
     normalized). Folds are stratified and shuffled with ``seed``; fewer folds are used
     when a class has fewer images than ``folds``. Intervals come from ``n_draws``
@@ -166,17 +190,14 @@ def score_features(
     counts = _check(x, y, folds, k)
     n_folds = int(min(folds, counts.min()))
     cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-    smallest_train = len(y) - int(np.ceil(len(y) / n_folds))
-    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    knn = make_pipeline(Normalizer(), KNeighborsClassifier(min(k, smallest_train)))
+    folds = list(cv.split(x, y))
+    smallest_train = min(len(train) for train, _ in folds)
     draws = bootstrap_draws(y, n_draws, seed)
     # The fits are tiny: one BLAS thread is many times faster than a pool that spins
     # while torch or another process holds the cores.
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        # A probe needs a ranking, not a fully converged fit; max_iter keeps it quick.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        lin, lin_folds = _out_of_fold(linear, x, y, cv)
-        near, near_folds = _out_of_fold(knn, x, y, cv)
+    with threadpool_limits(limits=1):
+        lin, lin_folds = linear_out_of_fold(x, y, folds)
+        near, near_folds = knn_out_of_fold(x, y, folds, min(k, smallest_train))
         evidence = logme(x, y)
         logme_interval = _logme_interval(x, y, evidence, logme_draws, level, seed)
     return ProbeScores(

@@ -18,6 +18,7 @@ from torch import nn
 
 from lab.core.data import ImageDataset
 from lab.core.hardware.device import setup_device
+from lab.core.hardware.layout import choose_layout, to_layout
 from lab.core.training.cached_features import extract_features
 
 
@@ -39,11 +40,15 @@ def penultimate_features(
     images: torch.Tensor,
     batch_size: int = 64,
     device: str = "cpu",
+    layout: str = "auto",
 ) -> np.ndarray:
     """Features entering ``head`` (a submodule of ``model``) for each image, (N, D) float32.
 
     Batch by batch through the engine's own feature extraction, so the probe and the
-    curve see exactly the features a feature-extraction run caches.
+    curve see exactly the features a feature-extraction run caches. ``layout`` is the
+    memory layout (:mod:`lab.core.hardware.layout`; "auto" measures the faster one once
+    per model class and image size, as runs do): channels_last made the probe's
+    forward passes of 64 px images about a third faster on CPU.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}: choose at least 1 image per batch")
@@ -51,8 +56,11 @@ def penultimate_features(
         raise ValueError("images: no images were given, so there are no features")
     setup = setup_device(device)
     model.to(setup.device)
+    chosen = choose_layout(model, tuple(images.shape[1:]), setup, layout)
     parts = [
-        extract_features(model, head, images[i : i + batch_size].to(setup.device), setup).cpu()
+        extract_features(
+            model, head, to_layout(images[i : i + batch_size], chosen).to(setup.device), setup
+        ).cpu()
         for i in range(0, len(images), batch_size)
     ]
     return torch.cat(parts).numpy()
