@@ -190,14 +190,14 @@ def score_features(
     counts = _check(x, y, folds, k)
     n_folds = int(min(folds, counts.min()))
     cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-    folds = list(cv.split(x, y))
-    smallest_train = min(len(train) for train, _ in folds)
+    splits = list(cv.split(x, y))
+    smallest_train = min(len(train) for train, _ in splits)
     draws = bootstrap_draws(y, n_draws, seed)
     # The fits are tiny: one BLAS thread is many times faster than a pool that spins
     # while torch or another process holds the cores.
     with threadpool_limits(limits=1):
-        lin, lin_folds = linear_out_of_fold(x, y, folds)
-        near, near_folds = knn_out_of_fold(x, y, folds, min(k, smallest_train))
+        lin, lin_folds = linear_out_of_fold(x, y, splits)
+        near, near_folds = knn_out_of_fold(x, y, splits, min(k, smallest_train))
         evidence = logme(x, y)
         logme_interval = _logme_interval(x, y, evidence, logme_draws, level, seed)
     return ProbeScores(

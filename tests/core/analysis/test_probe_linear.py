@@ -47,9 +47,10 @@ def test_fit_is_scikit_learns_optimum(dim: int) -> None:
     # Logits are defined up to a constant per row (the intercept is not penalized).
     centred = logits - logits.mean(axis=1, keepdims=True)
     assert np.abs(centred - (ref_logits - ref_logits.mean(axis=1, keepdims=True))).max() < 1e-3
-    assert objective(x, y, fit.coef, fit.intercept) <= objective(
-        x, y, ref.coef_.T, ref.intercept_
-    ) + 1e-9
+    assert (
+        objective(x, y, fit.coef, fit.intercept)
+        <= objective(x, y, ref.coef_.T, ref.intercept_) + 1e-9
+    )
     assert np.array_equal(fit.predict(x), ref.predict(x))
 
 
