@@ -106,3 +106,12 @@ def test_logme_of_subsets_is_logme_of_each(dim: int) -> None:
     halves = half_samples(y, 6, seed=1)
     expected = [logme(x[h], y[h]) for h in halves]
     assert logme_subsets(x, y, halves) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_two_classes_predict_as_scikit_learn_does() -> None:
+    x, y = blobs(20, 2, 50, spread=3.0, seed=3)
+    x = StandardScaler().fit_transform(x)
+    fit, ref = fit_logistic(x, y), reference(x, y)
+    assert fit.coef.shape == (50, 2)
+    assert np.array_equal(fit.predict(x), ref.predict(x))
+    assert np.allclose(fit.decision(x) @ [-1, 1], ref.decision_function(x), atol=1e-4)
