@@ -177,9 +177,7 @@ class EfficiencyTab(widgets.VBox):
         RuntimeError with the panel's message if it failed; TimeoutError if it is still
         being measured after ``timeout`` seconds.
         """
-        self.job.join(timeout)
-        if self.job.running:
-            raise TimeoutError(f"timeout={timeout}: the curve is still being measured")
+        self.job.finish(timeout, "the curve is still being measured")
         if self.last_result is None:
             why = self.last_error or "press Measure curve first"
             raise RuntimeError(f"no curve was measured: {why}")

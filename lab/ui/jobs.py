@@ -95,6 +95,13 @@ class BackgroundJob:
             self._worker.join(timeout)
         self.pump.drain()
 
+    def finish(self, timeout: float | None, still: str) -> None:
+        """Like :meth:`join`, then TimeoutError saying ``still`` if the job is still at
+        work after ``timeout`` seconds (a panel's ``wait``)."""
+        self.join(timeout)
+        if self.running:
+            raise TimeoutError(f"timeout={timeout}: {still}")
+
     def close(self) -> None:
         """Stop the job and the pump thread."""
         self.stop()

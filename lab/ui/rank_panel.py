@@ -165,9 +165,7 @@ class RankPanel(widgets.VBox):
         RuntimeError with the panel's message if it failed; TimeoutError if it is still
         running after ``timeout`` seconds.
         """
-        self.job.join(timeout)
-        if self.job.running:
-            raise TimeoutError(f"timeout={timeout}: the ranking is still running")
+        self.job.finish(timeout, "the ranking is still running")
         if self.last_report is None:
             why = self.last_error or "press Rank on my data first"
             raise RuntimeError(f"no ranking was made: {why}")

@@ -196,3 +196,22 @@ def test_wait_raises_the_panels_message_when_the_ranking_failed(monkeypatch) -> 
     panel.rank()
     with pytest.raises(RuntimeError, match="ranking: OSError: no weights for mobilenet_v2"):
         panel.wait()
+
+
+def test_wait_gives_up_after_its_timeout_while_the_ranking_runs(monkeypatch) -> None:
+    release = threading.Event()
+
+    def slow(candidates: Any, on_result: Any, should_stop: Any, **kwargs: Any) -> ProbeReport:
+        release.wait(5)
+        return fake_probe(candidates, on_result, should_stop, **kwargs)
+
+    monkeypatch.setattr(rank_panel, "probe", slow)
+    panel, _ = make_panel(threaded=True)
+    try:
+        panel.rank()
+        with pytest.raises(TimeoutError, match="timeout=0.1: the ranking is still running"):
+            panel.wait(0.1)
+        release.set()
+        assert panel.wait(5) is panel.last_report
+    finally:
+        panel.close()
