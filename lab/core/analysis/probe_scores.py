@@ -24,6 +24,7 @@ from statistics import NormalDist
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from lab.core.analysis.logme import logme, logme_subsets
@@ -121,22 +122,13 @@ def _logme_interval(
     return value - z * spread, value + z * spread
 
 
-def _standardized(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both sets scaled by the training rows' mean and standard deviation (a constant
-    feature keeps scale 1), as scikit-learn's StandardScaler does."""
-    n, eps = len(train), np.finfo(np.float64).eps
-    mean, var = train.mean(axis=0), train.var(axis=0)
-    std = np.sqrt(var)
-    std[var <= n * eps * var + (n * mean * eps) ** 2] = 1.0
-    return (train - mean) / std, (test - mean) / std
-
-
 def linear_out_of_fold(x: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]):
     """Whether each image's out-of-fold logistic-regression prediction is right (fitted
     exactly, see :mod:`lab.core.analysis.probe_linear`), and the accuracy per fold."""
     correct = np.zeros(len(y), dtype=bool)
     for train, test in folds:
-        a, b = _standardized(x[train], x[test])
+        scaler = StandardScaler().fit(x[train])
+        a, b = scaler.transform(x[train]), scaler.transform(x[test])
         correct[test] = fit_logistic(a, y[train]).predict(b) == y[test]
     return correct, np.array([correct[test].mean() for _, test in folds])
 
