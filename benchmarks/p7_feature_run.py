@@ -46,6 +46,17 @@ def _engine_run(settings: BenchSettings) -> tuple[float, float, Trainer]:
     return time.perf_counter() - built, built - began, trainer
 
 
+def _layout_of(model: torch.nn.Module) -> str:
+    """The layout the run left the model in, read off its first spatial convolution."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d) and max(module.kernel_size) > 1:
+            weight = module.weight
+            if weight.is_contiguous(memory_format=torch.channels_last):
+                return "channels_last"
+            return "contiguous"
+    return "contiguous"
+
+
 def _images(trainer: Trainer) -> torch.Tensor:
     parts = trainer.parts
     splits = (parts.train, parts.val)
@@ -82,7 +93,7 @@ def measure(settings: BenchSettings) -> dict[str, Any]:
         run_s, prepare_s, trainer = _engine_run(settings)
         runs.append(run_s)
         accuracy = trainer.history.best_val_acc or 0.0
-        layout = trainer._loop.layout if trainer._loop else ""
+        layout = _layout_of(trainer.model)
     best_layout = min(forwards, key=lambda k: median(forwards[k]))
     reference = median(forwards[best_layout])
     return {
