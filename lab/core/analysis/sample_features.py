@@ -19,7 +19,7 @@ from torch import nn
 from lab.core.data import ImageDataset
 from lab.core.hardware.device import setup_device
 from lab.core.hardware.layout import choose_layout, to_layout
-from lab.core.training.cached_features import extract_features
+from lab.core.training.cached_features import FrozenFeatures
 
 
 def load_images(
@@ -44,8 +44,9 @@ def penultimate_features(
 ) -> np.ndarray:
     """Features entering ``head`` (a submodule of ``model``) for each image, (N, D) float32.
 
-    Batch by batch through the engine's own feature extraction, so the probe and the
-    curve see exactly the features a feature-extraction run caches. ``layout`` is the
+    Batch by batch through the engine's own feature extraction (BatchNorm folded into
+    the convolutions), so the probe and the curve see exactly the features a
+    feature-extraction run caches. ``layout`` is the
     memory layout (:mod:`lab.core.hardware.layout`; "auto" measures the faster one once
     per model class and image size, as runs do): channels_last made the probe's
     forward passes of 64 px images about a third faster on CPU.
@@ -57,10 +58,9 @@ def penultimate_features(
     setup = setup_device(device)
     model.to(setup.device)
     chosen = choose_layout(model, tuple(images.shape[1:]), setup, layout)
+    features = FrozenFeatures(model, head, setup)
     parts = [
-        extract_features(
-            model, head, to_layout(images[i : i + batch_size], chosen).to(setup.device), setup
-        ).cpu()
+        features(to_layout(images[i : i + batch_size], chosen).to(setup.device)).cpu()
         for i in range(0, len(images), batch_size)
     ]
     return torch.cat(parts).numpy()

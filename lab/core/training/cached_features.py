@@ -15,6 +15,7 @@ from torch import nn
 
 from lab.core.hardware.device import DeviceSetup
 from lab.core.models.finetune import backbone_frozen
+from lab.core.models.folding import folded_copy
 
 if TYPE_CHECKING:
     from lab.core.training.config import RunConfig
@@ -60,18 +61,42 @@ def extract_features(
     dropout that sits in front of the head must not thin the features that get cached.
     """
     was_training = model.training
-    model.eval()
+    if was_training:  # a model already in eval mode (the folded copy) is left as it is
+        model.eval()
     try:
         with FeatureCapture(head) as capture, setup.autocast():
             model(inputs)
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     if capture.features is None:
         raise RuntimeError(
             "head: the model never called its head; pass the module that gets "
             "the penultimate features (e.g. model.fc or model.classifier)"
         )
     return capture.features.float()
+
+
+class FrozenFeatures:
+    """``extract_features`` of a frozen ``model`` through its BatchNorm-folded copy
+    (:mod:`lab.core.models.folding`), made from the first batch asked for.
+
+    The copy is taken when first needed, so a random-init backbone is copied after its
+    statistics were recalibrated; :meth:`release` lets it go once the features are kept.
+    """
+
+    def __init__(self, model: nn.Module, head: nn.Module, setup: DeviceSetup) -> None:
+        self.model, self.head, self.setup = model, head, setup
+        self._folded: tuple[nn.Module, nn.Module] | None = None
+
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self._folded is None:
+            self._folded = folded_copy(self.model, self.head, inputs)
+        return extract_features(*self._folded, inputs, self.setup)
+
+    def release(self) -> None:
+        """Drop the folded copy (a later call makes a new one)."""
+        self._folded = None
 
 
 class FeatureCache:

@@ -19,7 +19,7 @@ from torch import nn
 from lab.core.data.batches import index_batches, load_batches
 from lab.core.hardware.device import DeviceSetup
 from lab.core.models.finetune import param_groups
-from lab.core.training.cached_features import extract_features, uses_feature_cache
+from lab.core.training.cached_features import FrozenFeatures, uses_feature_cache
 from lab.core.training.config import RunConfig
 from lab.core.training.optim import build_optimizer
 from lab.core.training.parts import TrainingParts
@@ -56,6 +56,7 @@ def _batches(
     generator = torch.Generator().manual_seed(config.seed)
     batches = index_batches(parts.n_train, config.batch_size, generator)
     cached: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    features = FrozenFeatures(parts.model, parts.head, setup)
     while True:
         for i, (_, inputs, labels) in enumerate(load_batches(parts.train, batches)):
             if use_cache and i in cached:
@@ -63,7 +64,7 @@ def _batches(
                 continue
             inputs, labels = inputs.to(setup.device), labels.to(setup.device)
             if use_cache:
-                cached[i] = (extract_features(parts.model, parts.head, inputs, setup), labels)
+                cached[i] = (features(inputs), labels)
                 yield parts.head, *cached[i]
             else:
                 yield parts.model, inputs, labels

@@ -24,7 +24,7 @@ from lab.core.hardware.device import DeviceSetup
 from lab.core.hardware.layout import choose_layout, to_layout
 from lab.core.models.batchnorm import CALIBRATION_IMAGES, batchnorm_layers, recalibrate
 from lab.core.models.finetune import param_groups
-from lab.core.training.cached_features import FeatureCache, extract_features, uses_feature_cache
+from lab.core.training.cached_features import FeatureCache, FrozenFeatures, uses_feature_cache
 from lab.core.training.config import RunConfig
 from lab.core.training.control import RunControl
 from lab.core.training.embedding_projection import Projector, fixed_subset
@@ -74,6 +74,7 @@ class TrainingLoop:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.train_cache = FeatureCache(parts.n_train, setup.device) if self.uses_cache else None
         self.val_cache = FeatureCache(parts.n_val, setup.device) if self.uses_cache else None
+        self.features = FrozenFeatures(self.model, parts.head, setup)
         self.projector = (
             None if config.embedding == "none" else Projector(config.embedding, config.seed)
         )
@@ -144,7 +145,7 @@ class TrainingLoop:
             self.control.between_steps()
             with self.control.model_lock:
                 inputs, labels = self._to_device(inputs, labels)
-                features = extract_features(self.model, self.parts.head, inputs, self.setup)
+                features = self.features(inputs)
                 cache.store(positions, features, labels)
                 loss = self._train_step(self.parts.head, features, labels)
             self._report_step(loss, len(labels))
@@ -248,11 +249,20 @@ class TrainingLoop:
             features = cache.batch(torch.as_tensor(keep))[0].cpu().numpy()
         return result, self._embedding(result, features)
 
+    @property
+    def _has_test(self) -> bool:
+        return self.parts.test is not None and self.parts.n_test > 0
+
     def evaluate_test(self) -> EvalResult | None:
         """Metrics of the current model on the test split (None without one)."""
-        if self.parts.test is None or self.parts.n_test == 0:
+        test = self.parts.test
+        if test is None or not self._has_test:
             return None
-        return self._evaluate(self.model, self._load(self.parts.test))
+        if self.uses_cache:  # the frozen backbone's features (not kept), then the head
+            result = self._evaluate(self.parts.head, self._features_of(test))
+            self.features.release()
+            return result
+        return self._evaluate(self.model, self._load(test))
 
     def _evaluate(self, module: nn.Module, batches: Batches, **options: Any) -> EvalResult:
         """One pass of ``module`` over ``batches`` that pauses, stops and locks like a step."""
@@ -276,9 +286,17 @@ class TrainingLoop:
                 self.control.between_steps()
                 with self.control.model_lock:
                     inputs, labels = self._to_device(inputs, labels)
-                    features = extract_features(self.model, self.parts.head, inputs, self.setup)
-                    cache.store(positions, features, labels)
+                    cache.store(positions, self.features(inputs), labels)
+            if not self._has_test:  # every image's features are kept now
+                self.features.release()
         return cache
+
+    def _features_of(self, dataset: torch.utils.data.Dataset[object]) -> Batches:
+        for positions, inputs, labels in self._load(dataset):  # evaluate() pauses between
+            with self.control.model_lock:
+                inputs, labels = self._to_device(inputs, labels)
+                features = self.features(inputs)
+            yield positions, features, labels
 
     def _cached(self, cache: FeatureCache) -> Batches:
         for positions in index_batches(cache.n, 4 * self.config.batch_size, None):

@@ -18,6 +18,7 @@ from tests.core.tiny_runs import (
     Gate,
     Recorder,
     expected_run,
+    tiny_config,
     tiny_data,
     tiny_trainer,
     wait_for,
@@ -85,6 +86,48 @@ def test_cached_features_train_exactly_like_the_full_model() -> None:
         val = [e.val_loss for e in trainer.history.evaluations]
         losses[cache] += val
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
+
+
+def _conv_trainer(cache: bool) -> Trainer:
+    """Images through a convolution and BatchNorm: the cached path folds the two."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU()),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+    )
+    with torch.no_grad():
+        model[0][1].running_mean.uniform_(-0.5, 0.5)
+        model[0][1].running_var.uniform_(0.5, 2.0)
+
+    def images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        labels = torch.arange(n) % 3
+        return torch.randn(n, 3, 8, 8, generator=g) + labels.view(-1, 1, 1, 1), labels
+
+    config = tiny_config(approach="feature_extraction", cache_features=cache, epochs=3, lr=0.1)
+    return Trainer.from_parts(
+        model, images(12, 1), images(9, 2), CLASSES, config=config, test=images(6, 3)
+    )
+
+
+def test_cached_features_of_a_folded_backbone_train_like_the_full_model() -> None:
+    results = {}
+    for cache in (True, False):
+        trainer = _conv_trainer(cache)
+        trainer.run()
+        history = trainer.history
+        test = history.final.test  # type: ignore[union-attr]
+        results[cache] = (
+            [s.loss for s in history.steps]
+            + [e.val_loss for e in history.evaluations]
+            + [test.loss],
+            [e.val_acc for e in history.evaluations] + [test.acc],
+        )
+        assert sum(isinstance(m, nn.BatchNorm2d) for m in trainer.model.modules()) == 1
+    assert results[True][0] == pytest.approx(results[False][0], rel=1e-4)
+    assert results[True][1] == results[False][1]
 
 
 def test_stop_mid_epoch_ends_after_the_current_step_and_keeps_the_weights() -> None:
