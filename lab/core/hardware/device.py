@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lab.core.hardware.memory import keep_freed_blocks
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -72,6 +74,9 @@ def bf16_supported(device: torch.device) -> bool:
 def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> DeviceSetup:
     """Resolve ``name`` and pick mixed precision: bfloat16 (or float16) on CUDA.
 
+    On a CPU it also caps torch's threads at the CPUs this process may use and makes the
+    C heap keep freed blocks for the next batch (:mod:`lab.core.hardware.memory`).
+
     On a CPU, bfloat16 autocast only with ``cpu_bf16`` and native support
     (:func:`bf16_supported`); off by default, as benchmarks P9 (speed and accuracy of
     bfloat16 against float32) has been measured on one CPU only. MPS autocast is still
@@ -80,6 +85,7 @@ def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = False) -
     device = resolve_device(name)
     if device.type == "cpu":
         configure_cpu_threads()
+        keep_freed_blocks()  # no page faults on every batch's buffers (hardware.memory)
         use = amp and cpu_bf16 and bf16_supported(device)
         return DeviceSetup(device, torch.bfloat16 if use else None)
     if not amp or device.type != "cuda":

@@ -1,8 +1,16 @@
-"""Giving back the memory a finished run held.
+"""The C heap during a run and after it: freed blocks kept for reuse, then given back.
 
-A run's optimizer state, feature caches and batches are freed when the run ends, but
-glibc's allocator keeps freed blocks for reuse, so a kernel that trains run after run
-(a workshop) grows. ``malloc_trim`` hands the free blocks back to the system.
+During a run every batch allocates and frees the same large activation buffers. glibc
+serves blocks above its mmap threshold (at most 32 MiB; a batch of 32 MobileNetV2
+activations at 112 px is 38 MiB) with fresh ``mmap`` calls and unmaps them on free, so
+each batch page-faults its buffers in again: on the 2-core reference machine that was
+half of a forward pass (``benchmarks`` P7). :func:`keep_freed_blocks` makes the heap keep
+freed blocks (PyTorch's CPU tuning guide suggests jemalloc or tcmalloc for the same
+reason; this needs no preloaded library).
+
+A run's optimizer state, feature caches and batches are freed when the run ends, and
+glibc keeps those blocks too, so a kernel that trains run after run (a workshop) would
+grow: :func:`release_memory` hands the free blocks back to the system (``malloc_trim``).
 """
 
 from __future__ import annotations
@@ -27,6 +35,26 @@ def _libc() -> Any:
         return libc if hasattr(libc, "malloc_trim") else None
     except OSError:  # musl and other C libraries: nothing to trim
         return None
+
+
+#: mallopt parameters (glibc's malloc.h) and the values set: no mmap for large blocks,
+#: and up to 1 GiB of free heap kept at its top instead of trimmed after each free.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 1 << 30))
+
+
+@cache
+def keep_freed_blocks() -> bool:
+    """Make glibc reuse freed heap blocks instead of unmapping them (once per process);
+    True if it did. Other C libraries are left as they are."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    try:
+        return all(libc.mallopt(param, value) == 1 for param, value in _KEEP)
+    except Exception:  # a C library without a usable mallopt
+        log.debug("mallopt failed", exc_info=True)
+        return False
 
 
 def release_memory() -> bool:
