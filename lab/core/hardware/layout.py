@@ -21,7 +21,7 @@ _FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channe
 _chosen: dict[tuple[object, ...], str] = {}
 
 #: Images per timing batch, timing rounds per layout (after one warm-up pass each).
-PROBE_BATCH, PROBE_ROUNDS = 8, 2
+PROBE_BATCH, PROBE_ROUNDS = 8, 3
 
 
 def memory_format(layout: str) -> torch.memory_format:
@@ -46,21 +46,34 @@ def has_convolutions(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 
-def _time_layout(model: nn.Module, example: torch.Tensor, layout: str, setup: DeviceSetup) -> float:
-    model.to(memory_format=memory_format(layout))
-    batch = to_layout(example, layout)
+def _timer(model: nn.Module, example: torch.Tensor, setup: DeviceSetup) -> Callable[[str], float]:
+    """A function that puts ``model`` in a layout and times one pass of ``example`` in it."""
     sync: Callable[[], None] = (
         torch.cuda.synchronize if setup.device.type == "cuda" else (lambda: None)
     )
-    best = float("inf")
-    with torch.inference_mode(), setup.autocast():
-        model(batch)  # warm-up: weight reorders, kernel selection
-        sync()
-        for _ in range(PROBE_ROUNDS):
+
+    def one_pass(layout: str) -> float:
+        model.to(memory_format=memory_format(layout))
+        batch = to_layout(example, layout)
+        with torch.inference_mode(), setup.autocast():
             began = time.perf_counter()
             model(batch)
             sync()
-            best = min(best, time.perf_counter() - began)
+            return time.perf_counter() - began
+
+    return one_pass
+
+
+def _time_layouts(model: nn.Module, example: torch.Tensor, setup: DeviceSetup) -> dict[str, float]:
+    """Best pass time per layout. Layouts take turns, after a warm-up pass each (weight
+    reorders, kernel selection), so a slower moment of the machine hits both alike."""
+    one_pass = _timer(model, example, setup)
+    for name in _FORMATS:
+        one_pass(name)
+    best = dict.fromkeys(_FORMATS, float("inf"))
+    for _ in range(PROBE_ROUNDS):
+        for name in _FORMATS:
+            best[name] = min(best[name], one_pass(name))
     return best
 
 
@@ -85,7 +98,7 @@ def choose_layout(
             # Its own generator: timing must not move the run's random draws (dropout).
             noise = torch.Generator().manual_seed(0)
             example = torch.randn(PROBE_BATCH, *image_shape, generator=noise).to(setup.device)
-            times = {name: _time_layout(model, example, name, setup) for name in _FORMATS}
+            times = _time_layouts(model, example, setup)
         finally:
             model.train(was_training)
         _chosen[key] = min(times, key=times.__getitem__)
