@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +89,29 @@ def watched(trainer: Trainer) -> Timeline:
     timeline = Timeline()
     trainer.on(None, timeline)
     return timeline
+
+
+def layout_of(model: torch.nn.Module) -> str:
+    """The layout the run left the model in, read off its first spatial convolution."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d) and max(module.kernel_size) > 1:
+            weight = module.weight
+            if weight.is_contiguous(memory_format=torch.channels_last):
+                return "channels_last"
+            return "contiguous"
+    return "contiguous"
+
+
+def on_a_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` on a new thread, as the Trainer computes: a worker thread pays
+    costs the main thread does not (its own OpenMP team and malloc arena)."""
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(function(*args)))
+    thread.start()
+    thread.join()
+    if not out:
+        raise RuntimeError(f"{getattr(function, '__name__', function)} failed (traceback above)")
+    return out[0]
 
 
 def median(values: list[float]) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from benchmarks import p8_preload
-from benchmarks.common import BenchSettings, median
+from benchmarks.common import BenchSettings, median, on_a_thread
 from lab.core.hardware.device import DeviceSetup, bf16_supported, setup_device
 from lab.core.training.engine import Trainer
 
@@ -47,7 +47,7 @@ def measure(settings: BenchSettings) -> dict[str, Any]:
         for name in times:
             layout = name.split("_", 1)[1]
             setup = bf16 if name.startswith("bf16") else base
-            times[name] += p8_preload._on_a_thread(p8_preload._compute_steps, small, layout, setup)
+            times[name] += on_a_thread(p8_preload._compute_steps, small, layout, setup)
     fp32 = median(times["fp32_contiguous"])
     results: dict[str, Any] = {
         "p9_channels_last_speedup": fp32 / median(times["fp32_channels_last"]),

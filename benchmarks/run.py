@@ -22,6 +22,7 @@ from benchmarks import (
     p6_staged,
     p7_feature_run,
     p8_preload,
+    p9_compile,
     p9_precision,
     probe_check,
 )
@@ -55,6 +56,8 @@ TARGETS: dict[str, tuple[str, Any]] = {
     "p6_acc_staged": (">= plain", lambda r: r["p6_acc_staged"] >= r["p6_acc_plain"]),
     "p6_acc_plain": ("", None),
     "p7_run_vs_forward": ("<= 1.2", lambda r: r["p7_run_vs_forward"] <= 1.2),
+    "p7_run_vs_forward_main": ("", None),
+    "p7_run_vs_folded": ("", None),
     "p8_vs_compute": (">= 0.90", lambda r: r["p8_vs_compute"] >= 0.9),
     "p9_channels_last_speedup": ("", None),
     "p9_bf16_speedup": ("", None),
@@ -63,10 +66,18 @@ TARGETS: dict[str, tuple[str, Any]] = {
         lambda r: abs(r["p9_acc_bf16"] - r["p9_acc_fp32"]) <= 0.01,
     ),
     "p9_acc_fp32": ("", None),
+    "p9_compile_speedup": ("", None),
+    "p9_compile_first_step_s": ("", None),
 }
-PARTS = ("p1", "p2", "p5", "p6", "p7", "p8", "p9")
+PARTS = ("p1", "p2", "p5", "p6", "p7", "p8", "p9", "p9c")
 #: part -> module with ``measure(settings)`` (P1, P2 and P5 have their own set-up below).
-TIMED = {"p6": p6_staged, "p7": p7_feature_run, "p8": p8_preload, "p9": p9_precision}
+TIMED = {
+    "p6": p6_staged,
+    "p7": p7_feature_run,
+    "p8": p8_preload,
+    "p9": p9_precision,
+    "p9c": p9_compile,
+}
 
 
 def table(results: dict[str, Any]) -> str:
