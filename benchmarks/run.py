@@ -56,7 +56,7 @@ TARGETS: dict[str, tuple[str, Any]] = {
     "p6_acc_staged": (">= plain", lambda r: r["p6_acc_staged"] >= r["p6_acc_plain"]),
     "p6_acc_plain": ("", None),
     "p7_run_vs_forward": ("<= 1.2", lambda r: r["p7_run_vs_forward"] <= 1.2),
-    "p7_run_vs_forward_main": ("", None),
+    "p7_run_vs_forward_worker": ("", None),
     "p7_run_vs_folded": ("", None),
     "p8_vs_compute": (">= 0.90", lambda r: r["p8_vs_compute"] >= 0.9),
     "p9_channels_last_speedup": ("", None),
