@@ -249,14 +249,10 @@ class TrainingLoop:
             features = cache.batch(torch.as_tensor(keep))[0].cpu().numpy()
         return result, self._embedding(result, features)
 
-    @property
-    def _has_test(self) -> bool:
-        return self.parts.test is not None and self.parts.n_test > 0
-
     def evaluate_test(self) -> EvalResult | None:
         """Metrics of the current model on the test split (None without one)."""
         test = self.parts.test
-        if test is None or not self._has_test:
+        if test is None or self.parts.n_test == 0:
             return None
         if self.uses_cache:  # the frozen backbone's features (not kept), then the head
             result = self._evaluate(self.parts.head, self._features_of(test))
@@ -287,7 +283,7 @@ class TrainingLoop:
                 with self.control.model_lock:
                     inputs, labels = self._to_device(inputs, labels)
                     cache.store(positions, self.features(inputs), labels)
-            if not self._has_test:  # every image's features are kept now
+            if self.parts.n_test == 0:  # every image's features are kept now
                 self.features.release()
         return cache
 
