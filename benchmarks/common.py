@@ -15,6 +15,7 @@ import torch
 
 from lab.core.data import DataSpec
 from lab.core.hardware.device import available_cpus, resolve_device
+from lab.core.hardware.openmp import release_team
 from lab.core.training.config import RunConfig
 from lab.core.training.engine import Trainer
 from lab.core.training.events import Event, Payload
@@ -103,8 +104,10 @@ def layout_of(model: torch.nn.Module) -> str:
 
 
 def on_a_thread(function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)`` on a new thread, as the Trainer computes: a worker thread pays
-    costs the main thread does not (its own OpenMP team and malloc arena)."""
+    """``function(*args)`` on a new thread, as the Trainer computes: the calling thread
+    gives back its OpenMP workers first, as ``Trainer.start`` does (``hardware.openmp``);
+    a fresh thread still pays for its own workers and malloc arena."""
+    release_team()
     out: list[Any] = []
     thread = threading.Thread(target=lambda: out.append(function(*args)))
     thread.start()

@@ -26,6 +26,13 @@ def load_batches(
     dataset: Dataset[Any], batches: Sequence[torch.Tensor]
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Yield ``(positions, inputs, labels)`` for each batch of positions."""
+    if isinstance(dataset, DecodedImages) and dataset.computes_here:
+        # The model computes on every core: a helper loading ahead would take one, and
+        # the model's threads wait at each op for the one that lost it (``benchmarks``
+        # P7). Decoding is mostly Python, so more helpers would not go faster either.
+        for positions in batches:
+            yield (positions, *dataset.batch(positions))
+        return
     if isinstance(dataset, DecodedImages):
         # Pixels decoded once and kept; a whole batch is finished at once on the device.
         def finish(positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from lab.core.hardware.device import available_cpus
+from lab.core.hardware.openmp import single_threaded
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,7 +40,9 @@ def prefetched_map(
     if ahead < 1:
         raise ValueError(f"depth={depth}: prefetch at least 1 item ahead")
     source = iter(items)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab-load")
+    pool = ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix="lab-load", initializer=single_threaded
+    )
     pending: deque[Future[R]] = deque()
     try:
         for item in source:

@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from lab.core.models.finetune import unlock_eval
+
 log = logging.getLogger(__name__)
 
 #: Largest difference between the copy's and the model's outputs, relative to the
@@ -145,6 +147,10 @@ def folded_copy(
         if not pairs:
             return model, head
         twin = copy.deepcopy(model).eval()
+        for module in twin.modules():
+            # The copy only infers; a lock's bound method would also make each module a
+            # reference cycle, kept alive until the next garbage collection.
+            unlock_eval(module)
         with torch.no_grad():
             folded = _fold(twin, pairs)
         with torch.inference_mode():

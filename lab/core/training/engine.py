@@ -31,6 +31,7 @@ from torch import nn
 from lab.core.data import DataError
 from lab.core.hardware.device import DeviceSetup, cpu_state_dict, setup_device
 from lab.core.hardware.memory import release_memory
+from lab.core.hardware.openmp import release_team
 from lab.core.models.explain import CamMap, grad_cam
 from lab.core.models.finetune import (
     FreezeSummary,
@@ -202,6 +203,7 @@ class Trainer:
                     "Trainer for another run"
                 )
             self._state = "running"
+            release_team()  # the run thread's workers keep spinning (hardware.openmp)
             self._thread = threading.Thread(target=self._run, name="lab-trainer", daemon=True)
             self._thread.start()
         watch(self)  # a kernel that shuts down stops this run between steps and saves it
@@ -331,7 +333,9 @@ class Trainer:
             if self._parts is not None:
                 self._parts.release_caches()  # the decoded pixels too: the run is over
             if not leaving():  # a process that is ending gives all its memory back anyway
-                release_memory()
+                # A completed run's objects go with their last reference; a stopped or
+                # failed one's traceback holds its frames, and their tensors, in a cycle.
+                release_memory(collect=self._state != "completed")
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc

@@ -3,6 +3,7 @@ the per-image path and the contiguous layout."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from lab.core.data import ArrayImageDataset, TorchImageDataset
+from lab.core.data.batches import load_batches
 from lab.core.data.decoded import DecodedImages, decoded
 from lab.core.data.transforms import Preprocessing, build_transform
 from lab.core.hardware.device import setup_device
@@ -60,6 +62,28 @@ def test_a_decoded_batch_equals_the_per_image_transform() -> None:
     assert not wrapped.complete
     wrapped.batch(torch.arange(10))
     assert wrapped.complete
+
+
+def test_on_a_cpu_batches_load_on_the_computing_thread_and_ahead_elsewhere() -> None:
+    plain = decoded(_split(_images(), np.arange(12)))
+    augmented = decoded(_split(_images(), np.arange(12), augment=True))
+    loaded_on: dict[str, set[str]] = {"plain": set(), "augmented": set()}
+    for name, split in (("plain", plain), ("augmented", augmented)):
+        batch = split.batch
+
+        def noting(positions: Any, name: str = name, batch: Any = batch) -> Any:
+            loaded_on[name].add(threading.current_thread().name)
+            return batch(positions)
+
+        split.batch = noting  # type: ignore[method-assign]
+        batches = list(torch.arange(12).split(4))
+        assert [p.tolist() for p, _, _ in load_batches(split, batches)] == [
+            b.tolist() for b in batches
+        ]
+    # The model uses every core: a helper loading ahead would take one from it.
+    assert loaded_on["plain"] == {threading.current_thread().name}
+    # Random augmentation runs per image in PIL, on a helper thread ahead of the model.
+    assert all(name.startswith("lab-load") for name in loaded_on["augmented"])
 
 
 def test_a_finished_run_lets_its_decoded_pixels_go() -> None:

@@ -100,6 +100,26 @@ def test_pca_is_fitted_once_and_reused() -> None:
     assert not np.allclose(projector.project(later), Projector("pca").project(later), atol=1e-3)
 
 
+@pytest.mark.parametrize("shape", [(30, 200), (200, 30), (3, 5)])
+def test_pca_axes_are_the_top_singular_vectors(shape: tuple[int, int]) -> None:
+    # Wide rows (more features than images, as penultimate features are) and tall ones.
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=shape) * np.linspace(3, 1, shape[1])
+    mean, axes = fit_pca(features)
+    _, _, vt = np.linalg.svd(features - features.mean(axis=0), full_matrices=False)
+    assert np.allclose(mean, features.mean(axis=0))
+    assert axes.shape == (2, shape[1])
+    for axis, expected in zip(axes, vt[:2], strict=True):
+        assert np.isclose(abs(axis @ expected), 1.0, atol=1e-6)  # the same line
+        assert axis[np.abs(axis).argmax()] > 0  # sign fixed: largest entry positive
+
+
+def test_pca_of_identical_rows_projects_every_row_to_the_origin() -> None:
+    mean, axes = fit_pca(np.ones((4, 6)))
+    assert np.all(np.isfinite(axes))
+    assert np.allclose((np.ones((4, 6)) - mean) @ axes.T, 0.0)
+
+
 def test_tsne_projects_to_two_dimensions() -> None:
     features = np.random.default_rng(1).normal(size=(20, 6))
     projector = Projector("tsne")
