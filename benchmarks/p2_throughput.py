@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from benchmarks.common import BenchSettings, median, watched
+from benchmarks.common import BenchSettings, median, on_a_thread, watched
 from lab.core.hardware.device import setup_device
 from lab.core.training.engine import Trainer
 from lab.core.training.events import Event
@@ -57,17 +57,10 @@ def _trainer_round(settings: BenchSettings, phase: float) -> tuple[list[float], 
 
 
 def _on_a_thread(settings: BenchSettings, preload: bool) -> list[float]:
-    """Run a bare loop on its own thread, as the Trainer runs, so threading is no difference.
-
-    (On a busy machine torch's CPU thread pool behaves differently on the main thread.)
+    """Run a bare loop on its own thread, as the Trainer runs (the main thread's OpenMP
+    workers given back first, as ``Trainer.start`` does), so threading is no difference.
     """
-    out: list[list[float]] = []
-    thread = threading.Thread(target=lambda: out.append(_bare_round(settings, preload)))
-    thread.start()
-    thread.join()
-    if not out:
-        raise RuntimeError("P2 bare loop failed (see the traceback above)")
-    return out[0]
+    return on_a_thread(_bare_round, settings, preload)  # type: ignore[no-any-return]
 
 
 def _bare_round(settings: BenchSettings, preload: bool) -> list[float]:
