@@ -28,7 +28,7 @@ from lab.core.hardware.layout import memory_format, to_layout
 from lab.core.models.folding import folded_copy
 from lab.core.training.engine import Trainer
 
-ROUNDS = 3
+ROUNDS = 5
 EPOCHS = 3
 
 
