@@ -333,8 +333,7 @@ class Trainer:
             if self._parts is not None:
                 self._parts.release_caches()  # the decoded pixels too: the run is over
             if not leaving():  # a process that is ending gives all its memory back anyway
-                # A completed run's objects go with their last reference; a stopped or
-                # failed one's traceback holds its frames, and their tensors, in a cycle.
+                # Only a stopped or failed run's traceback holds tensors in reference cycles.
                 release_memory(collect=self._state != "completed")
 
     def _fail(self, exc: BaseException) -> None:
