@@ -1,17 +1,32 @@
-"""Fixtures shared by the core, widget and browser tests: files a participant might upload."""
+"""Fixtures shared by the core, widget and browser tests: files a participant might upload,
+and a cache folder of the tests' own."""
 
 from __future__ import annotations
 
 import io
+import os
 import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pytest
 from PIL import Image
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Latencies the tests measure, under the suite's own load, stay out of the user's
+    cache, where ``make lab`` would show them; servers the tests start inherit this."""
+    before = os.environ.get("LAB_CACHE_DIR")
+    os.environ["LAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("lab-cache"))
+    yield
+    if before is None:
+        os.environ.pop("LAB_CACHE_DIR", None)
+    else:
+        os.environ["LAB_CACHE_DIR"] = before
 
 
 class UploadFiles:
