@@ -83,6 +83,7 @@ def test_on_a_cpu_batches_load_on_the_computing_thread_and_ahead_elsewhere() -> 
     # The model uses every core: a helper loading ahead would take one from it.
     assert loaded_on["plain"] == {threading.current_thread().name}
     # Random augmentation runs per image in PIL, on a helper thread ahead of the model.
+    assert loaded_on["augmented"]
     assert all(name.startswith("lab-load") for name in loaded_on["augmented"])
 
 
