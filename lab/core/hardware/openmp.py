@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from functools import cache
 from typing import Any
 
 import torch
@@ -28,16 +29,18 @@ log = logging.getLogger(__name__)
 _PAUSE_SOFT = 1
 
 
-def _libgomps() -> list[Any]:
-    """The libgomp runtimes loaded in this process (torch's, and any other library's)."""
+@cache
+def _libgomps() -> tuple[Any, ...]:
+    """The libgomp runtimes loaded in this process (torch's, and any other library's
+    loaded by the first call): listing them reads every loaded library, so it is done once."""
     from threadpoolctl import ThreadpoolController
 
     try:
         controllers = ThreadpoolController().select(internal_api="openmp").lib_controllers
     except Exception:  # an unusual loader: speed is all that is at stake
         log.debug("could not list OpenMP runtimes", exc_info=True)
-        return []
-    return [c.dynlib for c in controllers if c.prefix == "libgomp"]
+        return ()
+    return tuple(c.dynlib for c in controllers if c.prefix == "libgomp")
 
 
 def release_team() -> bool:
