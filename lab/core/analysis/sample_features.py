@@ -46,10 +46,10 @@ def penultimate_features(
 
     Batch by batch through the engine's own feature extraction (BatchNorm folded into
     the convolutions), so the probe and the curve see exactly the features a
-    feature-extraction run caches. ``layout`` is the
-    memory layout (:mod:`lab.core.hardware.layout`; "auto" measures the faster one once
-    per model class and image size, as runs do): channels_last made the probe's
-    forward passes of 64 px images about a third faster on CPU.
+    feature-extraction run caches. ``layout`` is the memory layout
+    (:mod:`lab.core.hardware.layout`; "auto" measures the faster one once per model
+    class and image size, as runs do): channels_last made the probe's forward passes of
+    64 px images about a third faster on CPU.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}: choose at least 1 image per batch")
