@@ -54,6 +54,10 @@ class BackgroundJob:
         """Whether Stop was pressed since the job started (jobs poll this)."""
         return self._stop.is_set()
 
+    def wait_for_stop(self, timeout: float) -> bool:
+        """From the job: wait up to ``timeout`` s; True as soon as Stop is pressed."""
+        return self._stop.wait(timeout)
+
     def stop(self) -> None:
         """Ask the running job to stop after its current step."""
         self._stop.set()

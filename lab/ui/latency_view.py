@@ -3,7 +3,9 @@ in the background for the offline models once the page has drawn itself.
 
 Measuring runs on a worker thread (:class:`BackgroundJob`); each result reaches the
 model panel's ``latencies`` trait through the pump, and is cached per machine and
-torch version (:class:`LatencyCache`), so a second page shows it at once.
+torch version (:class:`LatencyCache`), so a second page shows it at once. It waits
+while a training run is under way, and measures a model again when a run started
+during its measurement: a latency taken beside a run times the run too.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import ipywidgets as widgets
 
 from lab.core.analysis.latency_cache import LatencyCache, LatencyPair
 from lab.core.models import catalog
+from lab.core.serving.shutdown import busy, runs_watched
 from lab.ui.errors import guard
 from lab.ui.figures import PageReady
 from lab.ui.jobs import BackgroundJob
 from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import note_html, with_classes
+
+
+#: How often a measurement that waits for a run to end looks again.
+IDLE_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,15 +81,38 @@ class LatencyControl(widgets.HBox):
 
     def _work(self, keys: list[str], use_cache: bool) -> None:
         for key in keys:
-            if self.job.should_stop():
-                return
-            self.job.post(_Measured(key, None, "measuring"))
+            cached = self.cache.get(key) if use_cache else None
             try:
-                pair = (self.cache.get(key) if use_cache else None) or self.cache.measure(key)
+                pair = cached or self._measure_while_idle(key)
             except Exception as error:  # noqa: BLE001 - one model failing must not stop the rest
                 self.job.post(_Measured(key, None, f"could not time it: {error}"))
                 continue
+            if pair is None:  # stopped
+                return
             self.job.post(_Measured(key, pair))
+
+    def _measure_while_idle(self, key: str) -> LatencyPair | None:
+        """Measure ``key`` when no run trains, again if one started meanwhile; None if
+        the job was stopped first."""
+        while True:
+            if not self._wait_for_idle(key):
+                return None
+            started = runs_watched()
+            self.job.post(_Measured(key, None, "measuring"))
+            pair = self.cache.measure(key)
+            if runs_watched() == started and not busy():
+                return pair
+
+    def _wait_for_idle(self, key: str) -> bool:
+        """Wait until no training run is under way; False if the job is stopped first."""
+        said = False
+        while busy():
+            if not said:
+                self.job.post(_Measured(key, None, "waiting for the training run to end"))
+                said = True
+            if self.job.wait_for_stop(IDLE_POLL_S):
+                return False
+        return not self.job.should_stop()
 
     def _say(self, text: str) -> None:
         self.status.value = note_html(html.escape(text))

@@ -3,7 +3,10 @@ of the model plot, whose Pareto front follows the chosen axis."""
 
 from __future__ import annotations
 
+import pytest
+
 from lab.core.analysis.latency_cache import LatencyPair
+from lab.ui import latency_view
 from lab.ui.latency_view import LatencyControl
 from lab.ui.model_panel import ModelPanel
 
@@ -60,3 +63,42 @@ def test_cached_latencies_show_at_once_and_the_front_follows_the_axis() -> None:
         assert max(fy for fx, fy in front if fx <= x) >= y
     control.measure_offline()  # offline models not cached get measured, cached ones not
     assert set(cache.measured).isdisjoint(known)
+
+
+def test_measuring_waits_for_a_run_and_measures_again_if_one_started_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # busy() answers in turn: a run trains at first, then none. The first measurement is
+    # overlapped by a run that started during it (runs_watched moves), so it is taken again.
+    busy = iter([True, True, False, False, False])
+    watched = iter([1, 2, 2, 2])
+    monkeypatch.setattr(latency_view, "busy", lambda: next(busy))
+    monkeypatch.setattr(latency_view, "runs_watched", lambda: next(watched))
+    monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
+    panel = ModelPanel()
+    cache = FakeCache()
+    statuses: list[str] = []
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    control.status.observe(lambda change: statuses.append(change["new"]), "value")
+    control.button.click()
+    assert cache.measured == [panel.model_key, panel.model_key]
+    assert any("waiting for the training run to end" in s for s in statuses)
+    assert "12.5 ms per image at batch 1" in control.status.value
+    assert next(busy, None) is None and next(watched, None) is None  # every answer was read
+
+
+def test_a_job_stopped_while_it_waits_for_a_run_measures_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    panel = ModelPanel()
+    cache = FakeCache()
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+
+    def busy() -> bool:
+        control.job.stop()  # as closing the page does, while the run trains on
+        return True
+
+    monkeypatch.setattr(latency_view, "busy", busy)
+    monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
+    control.measure([panel.model_key])
+    assert cache.measured == []

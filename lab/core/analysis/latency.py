@@ -2,7 +2,9 @@
 
 Speed depends on the architecture, not on the values of the weights, so models are
 built with random weights: every catalog model can be timed, even one whose pretrained
-weights are not on this machine.
+weights are not on this machine. Weights and inputs come from a generator of the
+measurement's own: a latency measured beside a training run must not move the run's
+random draws (its dropout masks), or the run's result would depend on the timing.
 """
 
 from __future__ import annotations
@@ -47,9 +49,12 @@ def measure_latency(
     entry = catalog.get_entry(key)
     size = image_size or entry.input_size
     setup = setup_device(device, amp=False)
-    model = catalog.build_model(key, num_classes=1000, pretrained=False, device=setup.device)
+    generator = torch.Generator().manual_seed(0)
+    model = catalog.build_model(
+        key, num_classes=1000, pretrained=False, device=setup.device, generator=generator
+    )
     model.eval()
-    inputs = torch.randn(batch_size, 3, size, size, device=setup.device)
+    inputs = torch.randn(batch_size, 3, size, size, generator=generator).to(setup.device)
     times = []
     for i in range(warmup + repeats):
         start = time.perf_counter()

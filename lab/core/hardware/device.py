@@ -71,7 +71,7 @@ def bf16_supported(device: torch.device) -> bool:
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
-def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = False) -> DeviceSetup:
+def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = True) -> DeviceSetup:
     """Resolve ``name`` and pick mixed precision: bfloat16 (or float16) on CUDA.
 
     On a CPU it also caps torch's threads at the CPUs this process may use and makes the

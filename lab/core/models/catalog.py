@@ -24,7 +24,7 @@ from torchvision.models import WeightsEnum
 from lab.core.models import efficientnet_lite, weights
 from lab.core.models.groups import LayerGroup, layer_groups
 from lab.core.models.heads import drop_aux_heads, head_module, replace_head
-from lab.core.models.meta_init import building_on_meta, parameters_on_meta
+from lab.core.models.meta_init import building_on_meta, fill_parameters, parameters_on_meta
 from lab.core.models.weights import Availability
 
 __all__ = [
@@ -246,16 +246,28 @@ def build_model(
     num_classes: int,
     pretrained: bool = True,
     device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
 ) -> nn.Module:
     """Model ``key`` with a new head for ``num_classes``.
 
     ``pretrained=True`` loads the ImageNet weights through torchvision's own builder
     (offline files are seeded into the hub cache first); ``pretrained=False`` is a random
     init of the same architecture (the from-scratch baseline). ``device="meta"`` builds
-    shapes only, for inspection, and needs ``pretrained=False``.
+    shapes only, for inspection, and needs ``pretrained=False``. A ``generator`` (with
+    ``pretrained=False``) draws simple random weights for timing from it instead
+    (:func:`~lab.core.models.meta_init.fill_parameters`), leaving torch's global
+    generator, and any run drawing from it, alone.
     """
     entry = get_entry(key)
     target = torch.device(device) if device is not None else torch.device("cpu")
+    if generator is not None:
+        if pretrained:
+            raise ValueError("generator: random weights only; pass pretrained=False")
+        with parameters_on_meta(buffers=False):
+            model = _construct(entry, pretrained=False)
+            drop_aux_heads(model)
+            replace_head(model, num_classes)
+        return fill_parameters(model, generator).to(target)
     if target.type == "meta":
         if pretrained:
             raise ValueError("device='meta' builds shapes only: pass pretrained=False")

@@ -97,6 +97,8 @@ def _settings(config: RunConfig) -> dict[str, str]:
         "IMAGE_SIZE": repr(spec.image_size),
         "AUGMENT": repr(spec.augment),
         "FLIP": repr(allows_flip(spec.name)),
+        "AMP": repr(config.amp),
+        "CPU_BF16": repr(config.cpu_bf16),
     }
 
 

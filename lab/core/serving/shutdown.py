@@ -7,6 +7,9 @@ SIGKILL. Training runs on a daemon thread, which would simply vanish mid-step: b
 exits therefore ask every active run to stop between steps (before the interpreter
 starts refusing new threads' work) and wait for its final event, so its folder ends
 with ``run_stopped`` and its best checkpoint, never reads back as interrupted.
+
+The same record of runs tells side jobs whether one trains now (:func:`busy`), so that
+e.g. a latency measurement waits instead of timing the run along with its model.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ JOIN_TIMEOUT_S = 30.0
 
 
 class Stoppable(Protocol):
-    """What a run offers: a cooperative stop with a reason, and a join."""
+    """What a run offers: a cooperative stop with a reason, a join, and its state."""
+
+    @property
+    def state(self) -> str: ...
 
     def stop(self, reason: str = ...) -> None: ...
 
@@ -42,13 +48,29 @@ _lock = threading.Lock()
 _installed = False
 _leaving = threading.Event()
 _previous_sigterm: Any = None
+_watched = 0
 
 
 def watch(run: Stoppable) -> None:
     """Stop ``run`` cleanly if this process exits or receives SIGTERM while it trains."""
+    global _watched
     with _lock:
         _active.add(run)
+        _watched += 1
         _install()
+
+
+def busy() -> bool:
+    """Whether a watched run is training (running or paused) in this process now."""
+    with _lock:
+        return any(run.state in ("running", "paused") for run in _active)
+
+
+def runs_watched() -> int:
+    """How many runs this process has watched: a side job that reads it before and after
+    its work learns whether a run started meanwhile."""
+    with _lock:
+        return _watched
 
 
 def leaving() -> bool:

@@ -38,7 +38,9 @@ class RunConfig:
     ``freeze_epochs`` > 0 (fine-tuning only) makes it staged: the head alone trains for
     that many of the ``epochs``, then the groups unfreeze (all at once, or one more per
     epoch with ``gradual``); see :mod:`lab.core.training.staged`.
-    ``cpu_bf16`` turns on bfloat16 autocast on CPUs with native support (with ``amp``).
+    ``amp`` computes forward passes in mixed precision where the hardware does so natively:
+    bfloat16 (or float16) on CUDA GPUs, and with ``cpu_bf16`` bfloat16 on CPUs with
+    AVX512-BF16 or AMX; turn either off for float32 throughout.
     ``layout`` is the memory layout of images and convolutions: "auto" measures
     contiguous against channels_last on this machine and keeps the faster.
     """
@@ -60,7 +62,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
-    cpu_bf16: bool = False
+    cpu_bf16: bool = True
     layout: str = "auto"
     cache_features: bool = True
     embedding: str = "pca"

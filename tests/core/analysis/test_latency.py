@@ -89,3 +89,36 @@ def test_an_unknown_model_is_refused_before_anything_is_built(clocked: Any) -> N
     with pytest.raises(KeyError):
         measure_latency("no_such_model")
     assert model.shapes == [] and model.built == {}
+
+
+@pytest.mark.parametrize(
+    "key", [e.key for e in catalog.list_models() if e.availability != "download"]
+)
+def test_a_measurement_leaves_torchs_global_generator_alone(key: str) -> None:
+    # A run beside it draws its dropout masks from that generator: a draw here would
+    # make the run's result depend on the timing of the two threads.
+    before = torch.random.get_rng_state()
+    result = measure_latency(key, image_size=32, repeats=1, warmup=0)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert result.median_ms > 0
+
+
+def test_timing_weights_come_from_the_given_generator_and_buffers_stay_computed() -> None:
+    def build(seed: int) -> nn.Module:
+        return catalog.build_model(
+            catalog.DEFAULT_MODEL,
+            10,
+            pretrained=False,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+    first, again, other = build(0), build(0), build(1)
+    weights = [name for name, p in first.named_parameters() if p.dim() > 1]
+    state, state_again, state_other = first.state_dict(), again.state_dict(), other.state_dict()
+    assert all(torch.equal(state[k], state_again[k]) for k in state)
+    assert not any(torch.equal(state[k], state_other[k]) for k in weights)
+    norms = [m for m in first.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(torch.equal(m.running_var, torch.ones_like(m.running_var)) for m in norms)
+    assert not any(p.is_meta for p in first.parameters())
+    with pytest.raises(ValueError, match="pretrained=False"):
+        catalog.build_model(catalog.DEFAULT_MODEL, 10, generator=torch.Generator())

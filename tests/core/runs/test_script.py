@@ -16,9 +16,11 @@ import torch
 
 from lab.cli import main
 from lab.core.data import DataSpec, FolderDataset, load_dataset, split_indices, write_image_folder
+from lab.core.hardware.device import bf16_supported
 from lab.core.runs import script
 from lab.core.runs.saved import list_runs, load_run
 from lab.core.training.config import ConfigError, RunConfig
+from lab.core.training.engine import Trainer
 from tests.core.shape_images import shapes_config, write_config, write_shapes
 
 ALLOWED_IMPORTS = {"argparse", "math", "pathlib", "numpy", "torch", "torchvision", "PIL"}
@@ -65,7 +67,9 @@ def deterministic() -> Iterator[None]:
 def test_the_script_trains_like_the_lab_without_it(
     shapes, tmp_path, changes, capsys, deterministic
 ):
-    values = shapes_config(shapes, tmp_path / "runs", **changes)
+    # In float32 on both sides, so that the comparison is exact to rounding; bfloat16
+    # is checked below.
+    values = shapes_config(shapes, tmp_path / "runs", cpu_bf16=False, **changes)
     config = write_config(tmp_path / "config.json", values)
     assert main(["train", str(config), "--deterministic"]) == 0
     lab = capsys.readouterr()
@@ -91,6 +95,34 @@ def test_the_script_trains_like_the_lab_without_it(
     ]
     assert val_losses == pytest.approx([e.val_loss for e in history.evaluations], abs=2e-3)
     assert (tmp_path / "plain" / "best.pt").is_file()
+
+
+@pytest.mark.skipif(
+    not bf16_supported(torch.device("cpu")), reason="this CPU computes no bfloat16 natively"
+)
+@pytest.mark.parametrize("approach", ["feature_extraction", "fine_tuning"])
+def test_the_script_computes_in_bfloat16_where_the_lab_does(shapes, tmp_path, approach):
+    values = shapes_config(shapes, tmp_path / "runs", approach=approach, epochs=1)
+    trainer = Trainer(RunConfig.from_dict(values))
+    history = trainer.run()
+    assert history.started is not None and "bfloat16" in history.started.device
+    (tmp_path / "train.py").write_text(RunConfig.from_dict(values).to_script())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    plain = subprocess.run(
+        [sys.executable, "-c", WITHOUT_LAB, "train.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "computing on cpu in torch.bfloat16" in plain.stdout
+    # bfloat16 keeps 8 bits of mantissa, and the lab takes cached features through a
+    # BatchNorm-folded copy: the losses agree to bfloat16's precision, not to float32's.
+    first = _value(r"^step 1: loss=(\S+)$", plain.stdout)
+    assert first == pytest.approx(history.steps[0].loss, rel=2e-2)
+    val_loss = _value(r"^epoch 1/1: .* val_loss=(\S+) ", plain.stdout)
+    assert val_loss == pytest.approx(history.evaluations[0].val_loss, rel=5e-2)
 
 
 def test_the_script_imports_only_torch_torchvision_numpy_pillow(shapes, tmp_path):

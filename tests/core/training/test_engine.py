@@ -10,6 +10,8 @@ import pytest
 import torch
 from torch import nn
 
+from lab.core.hardware.device import bf16_supported
+from lab.core.serving.shutdown import busy, runs_watched
 from lab.core.training.config import ConfigError
 from lab.core.training.engine import Trainer
 from lab.core.training.events import EvaluationCompleted, Event, RunCompleted, RunFailed, RunStopped
@@ -89,7 +91,7 @@ def test_cached_features_train_exactly_like_the_full_model() -> None:
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
 
 
-def _conv_trainer(cache: bool) -> Trainer:
+def _conv_trainer(cache: bool, bf16: bool = False) -> Trainer:
     """Images through a convolution and BatchNorm: the cached path folds the two."""
     torch.manual_seed(0)
     model = nn.Sequential(
@@ -107,16 +109,34 @@ def _conv_trainer(cache: bool) -> Trainer:
         labels = torch.arange(n) % 3
         return torch.randn(n, 3, 8, 8, generator=g) + labels.view(-1, 1, 1, 1), labels
 
-    config = tiny_config(approach="feature_extraction", cache_features=cache, epochs=3, lr=0.1)
+    config = tiny_config(
+        approach="feature_extraction", cache_features=cache, epochs=3, lr=0.1, cpu_bf16=bf16
+    )
     return Trainer.from_parts(
         model, images(12, 1), images(9, 2), CLASSES, config=config, test=images(6, 3)
     )
 
 
-def test_cached_features_of_a_folded_backbone_train_like_the_full_model() -> None:
+PRECISIONS = {
+    "float32": (False, 1e-4),
+    # bfloat16 rounds the folded and the plain convolution's outputs differently.
+    "bfloat16": pytest.param(
+        True,
+        2e-2,
+        marks=pytest.mark.skipif(
+            not bf16_supported(torch.device("cpu")), reason="no native bfloat16 on this CPU"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize(("bf16", "rel"), PRECISIONS.values(), ids=PRECISIONS.keys())
+def test_cached_features_of_a_folded_backbone_train_like_the_full_model(
+    bf16: bool, rel: float
+) -> None:
     results = {}
     for cache in (True, False):
-        trainer = _conv_trainer(cache)
+        trainer = _conv_trainer(cache, bf16)
         trainer.run()
         history = trainer.history
         test = history.final.test  # type: ignore[union-attr]
@@ -127,7 +147,8 @@ def test_cached_features_of_a_folded_backbone_train_like_the_full_model() -> Non
             [e.val_acc for e in history.evaluations] + [test.acc],
         )
         assert sum(isinstance(m, nn.BatchNorm2d) for m in trainer.model.modules()) == 1
-    assert results[True][0] == pytest.approx(results[False][0], rel=1e-4)
+        assert ("bfloat16" in str(trainer._setup)) is bf16
+    assert results[True][0] == pytest.approx(results[False][0], rel=rel)
     assert results[True][1] == results[False][1]
 
 
@@ -202,6 +223,19 @@ def test_pause_waits_and_resume_continues() -> None:
         *full[at:],
     ]
     assert trainer.state == "completed"
+
+
+def test_side_jobs_see_a_run_as_busy_from_start_to_its_end_paused_included() -> None:
+    trainer = tiny_trainer(epochs=2)
+    trainer.on(Event.STEP_COMPLETED, lambda s: trainer.pause() if s.global_step == 1 else None)
+    watched = runs_watched()
+    trainer.start()
+    assert runs_watched() == watched + 1
+    wait_for(lambda: trainer.state == "paused")
+    assert busy()
+    trainer.resume()
+    assert trainer.join(60) and trainer.state == "completed"
+    assert not busy()
 
 
 def test_stop_while_paused_ends_without_resuming() -> None:

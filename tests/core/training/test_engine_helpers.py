@@ -16,7 +16,12 @@ from torch import nn
 
 from lab.core.data import DataSpec
 from lab.core.data.prefetch import prefetched_map
-from lab.core.hardware.device import configure_cpu_threads, resolve_device, setup_device
+from lab.core.hardware.device import (
+    bf16_supported,
+    configure_cpu_threads,
+    resolve_device,
+    setup_device,
+)
 from lab.core.training.config import ConfigError, RunConfig
 from lab.core.training.embedding_projection import Projector, fit_pca, fixed_subset
 from lab.core.training.engine import Trainer
@@ -83,7 +88,10 @@ def test_devices_resolve_to_what_is_available() -> None:
     device = resolve_device("auto")
     assert device.type in ("cpu", "cuda", "mps")
     assert resolve_device("cpu") == torch.device("cpu")
-    assert setup_device("cpu").amp_dtype is None
+    native = bf16_supported(torch.device("cpu"))
+    assert setup_device("cpu").amp_dtype is (torch.bfloat16 if native else None)
+    assert setup_device("cpu", cpu_bf16=False).amp_dtype is None
+    assert setup_device("cpu", amp=False).amp_dtype is None
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device='cuda': CUDA is not available"):
             resolve_device("cuda")
