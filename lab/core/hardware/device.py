@@ -77,10 +77,10 @@ def setup_device(name: str = "auto", amp: bool = True, cpu_bf16: bool = True) ->
     On a CPU it also caps torch's threads at the CPUs this process may use and makes the
     C heap keep freed blocks for the next batch (:mod:`lab.core.hardware.memory`).
 
-    On a CPU, bfloat16 autocast only with ``cpu_bf16`` and native support
-    (:func:`bf16_supported`); off by default, as benchmarks P9 (speed and accuracy of
-    bfloat16 against float32) has been measured on one CPU only. MPS autocast is still
-    patchy across torch releases: float32 there.
+    On a CPU, bfloat16 autocast with ``cpu_bf16`` where the CPU computes it natively
+    (:func:`bf16_supported`), float32 elsewhere: emulated bfloat16 is slower than
+    float32. Benchmark P9 measures its speed and its accuracy against float32. MPS
+    autocast is still patchy across torch releases: float32 there.
     """
     device = resolve_device(name)
     if device.type == "cpu":
