@@ -26,7 +26,6 @@ from lab.ui.model_panel import ModelPanel
 from lab.ui.pump import Sends
 from lab.ui.widgets_common import note_html, with_classes
 
-
 #: How often a measurement that waits for a run to end looks again.
 IDLE_POLL_S = 0.5
 
