@@ -98,8 +98,9 @@ class LatencyControl(widgets.HBox):
                 return None
             started = runs_watched()
             self.job.post(_Measured(key, None, "measuring"))
-            pair = self.cache.measure(key)
+            pair = self.cache.measure(key, store=False)
             if runs_watched() == started and not busy():
+                self.cache.store(key, pair)
                 return pair
 
     def _wait_for_idle(self, key: str) -> bool:

@@ -17,6 +17,7 @@ class FakeCache:
     def __init__(self, known: dict[str, LatencyPair] | None = None) -> None:
         self.stored = dict(known or {})
         self.measured: list[str] = []
+        self.kept: list[str] = []
 
     def known(self) -> dict[str, LatencyPair]:
         return dict(self.stored)
@@ -24,10 +25,16 @@ class FakeCache:
     def get(self, key: str) -> LatencyPair | None:
         return self.stored.get(key)
 
-    def measure(self, key: str) -> LatencyPair:
+    def measure(self, key: str, store: bool = True) -> LatencyPair:
         self.measured.append(key)
-        self.stored[key] = LatencyPair(12.5, 4.25)
-        return self.stored[key]
+        pair = LatencyPair(12.5, 4.25)
+        if store:
+            self.store(key, pair)
+        return pair
+
+    def store(self, key: str, pair: LatencyPair) -> None:
+        self.stored[key] = pair
+        self.kept.append(key)
 
 
 def test_button_measures_the_chosen_model_and_fills_table_and_axis() -> None:
@@ -82,6 +89,7 @@ def test_measuring_waits_for_a_run_and_measures_again_if_one_started_meanwhile(
     control.status.observe(lambda change: statuses.append(change["new"]), "value")
     control.button.click()
     assert cache.measured == [panel.model_key, panel.model_key]
+    assert cache.kept == [panel.model_key]  # the overlapped measurement is not kept
     assert any("waiting for the training run to end" in s for s in statuses)
     assert "12.5 ms per image at batch 1" in control.status.value
     assert next(busy, None) is None and next(watched, None) is None  # every answer was read

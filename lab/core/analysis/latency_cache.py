@@ -74,16 +74,18 @@ class LatencyCache:
         """The cached latency of model ``key``, or None."""
         return self.known().get(key)
 
-    def measure(self, key: str, repeats: int = 5) -> LatencyPair:
+    def measure(self, key: str, repeats: int = 5, store: bool = True) -> LatencyPair:
         """Time model ``key`` at both batch sizes (random weights: speed does not depend
-        on their values) and store the result."""
+        on their values) and, with ``store``, keep the result."""
         single = measure_latency(key, batch_size=1, repeats=repeats, warmup=1, device=self.device)
         batch = measure_latency(key, batch_size=32, repeats=2, warmup=1, device=self.device)
         pair = LatencyPair(single.per_image_ms, batch.per_image_ms)
-        self._store(key, pair)
+        if store:
+            self.store(key, pair)
         return pair
 
-    def _store(self, key: str, pair: LatencyPair) -> None:
+    def store(self, key: str, pair: LatencyPair) -> None:
+        """Keep ``pair`` as model ``key``'s latency on this machine."""
         with self._lock:
             data = self._read_all()
             data.setdefault(machine_key(self.device), {})[key] = asdict(pair)
