@@ -96,9 +96,9 @@ def _run(config: Any, context: Any, quiet: bool) -> int:
     history = run_headless(trainer, reporter)
     best = history.best_val_acc
     if context is not None:
-        print(f"rank {context.rank}: best val_acc={best}", file=sys.stderr, flush=True)
+        _line(f"rank {context.rank}: best val_acc={best}")
     if history.state == "failed":
-        print(f"{PROG}: error: {history.error}", file=sys.stderr)
+        _line(f"{PROG}: error: {history.error}")
         return EXIT_FAILED
     if main:
         if trainer.run_dir is not None:
@@ -106,6 +106,16 @@ def _run(config: Any, context: Any, quiet: bool) -> int:
         if best is not None:
             print(f"val_acc={best:.4f}", flush=True)
     return 0 if history.state == "completed" else EXIT_STOPPED
+
+
+def _line(text: str) -> None:
+    """One whole line on stderr, which every process of a torchrun job shares.
+
+    ``print`` writes the text and its newline separately, and with unbuffered output
+    (``PYTHONUNBUFFERED``) another process's line can land between the two.
+    """
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def _message(error: BaseException) -> str:

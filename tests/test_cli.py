@@ -61,6 +61,15 @@ def test_a_config_too_big_for_its_data_is_refused_before_training(shapes, tmp_pa
     assert "batch_size=500" in one_error_line(capsys)
 
 
+def test_a_line_every_process_prints_is_written_whole(monkeypatch):
+    from tests.core.training.test_headless import Writes
+
+    stderr = Writes()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    cli._line("rank 1: best val_acc=0.5")
+    assert stderr.calls == ["rank 1: best val_acc=0.5\n"]  # print would write "\n" apart
+
+
 def test_the_console_script_is_declared_and_python_m_works():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]

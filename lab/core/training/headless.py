@@ -73,7 +73,8 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
         else:
-            print(text, file=self.stream, flush=True)
+            self.stream.write(text + "\n")  # one write: other ranks share the stream
+            self.stream.flush()
 
     def close(self) -> None:
         if self._bar is not None:

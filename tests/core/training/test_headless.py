@@ -11,10 +11,24 @@ from lab.core.training.headless import ProgressReporter, run_headless
 from tests.core.tiny_runs import tiny_trainer
 
 
+class Writes(io.StringIO):
+    """A stream that keeps each ``write`` call, as unbuffered stderr would pass it on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
 def test_a_log_gets_one_line_per_epoch():
-    out = io.StringIO()
+    out = Writes()
     history = run_headless(tiny_trainer(epochs=3), ProgressReporter(out, tty=False))
     lines = out.getvalue().splitlines()
+    # Whole lines per write, so that other processes' lines cannot land inside one.
+    assert out.calls == [line + "\n" for line in lines]
     assert history.state == "completed"
     assert lines[0].startswith("run ") and "12 training / 9 validation images" in lines[0]
     epochs = [line for line in lines[1:] if line.startswith("epoch ")]
