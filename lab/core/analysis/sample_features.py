@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lab.core.data import ImageDataset
+from lab.core.data import ImageDataset, TorchImageDataset
+from lab.core.data.decoded import DecodedImages, decoded
 from lab.core.hardware.device import setup_device
 from lab.core.hardware.layout import choose_layout, to_layout
 from lab.core.training.cached_features import FrozenFeatures
@@ -31,6 +32,9 @@ def load_images(
     indices = np.asarray(indices, dtype=np.int64)
     if indices.size == 0:
         raise ValueError("indices: choose at least one image")
+    split = decoded(TorchImageDataset(dataset, indices, transform))
+    if isinstance(split, DecodedImages):  # in-memory images: the batched decode, same values
+        return split.batch(torch.arange(len(split)))[0]
     return torch.stack([transform(dataset.image(int(i))) for i in indices])
 
 

@@ -103,5 +103,14 @@ class ArrayImageDataset(ImageDataset):
         super().__init__(name, class_names, labels)
         self.images = images
 
-    def _load(self, index: int) -> Image.Image:
+    @property
+    def grayscale(self) -> bool:
+        """Whether the images are stored with one channel."""
+        return self.images.ndim == 3
+
+    def stored_image(self, index: int) -> Image.Image:
+        """Image number ``index`` in the mode it is stored in: "L" or "RGB"."""
         return Image.fromarray(self.images[index])
+
+    def _load(self, index: int) -> Image.Image:
+        return self.stored_image(index)

@@ -20,6 +20,7 @@ from torchvision.transforms import v2
 
 from .base import ArrayImageDataset
 from .torch_dataset import TorchImageDataset
+from .transforms import ToRGB
 
 #: Splits whose decoded pixels would take more than this stay on the per-image path.
 MAX_BYTES = 512 * 2**20
@@ -44,6 +45,24 @@ def _split(transform: Any) -> tuple[list[Any], list[Any], v2.Normalize] | None:
     return fixed, random, steps[-1]
 
 
+def _gray_steps(split: TorchImageDataset, fixed: list[Any]) -> list[Any] | None:
+    """The decode steps for a split of grayscale images, with ``ToRGB`` left out.
+
+    Resizing and cropping treat every channel alike (PIL resamples each band with the
+    same weights and rounding), so doing them on the one stored channel and repeating it
+    afterwards gives the same pixels as doing them on three equal channels, at a third
+    of the resampling work and memory. None where that does not hold.
+    """
+    dataset = split.dataset
+    if not isinstance(dataset, ArrayImageDataset) or not dataset.grayscale:
+        return None
+    if not fixed or not isinstance(fixed[0], ToRGB):
+        return None
+    if not all(isinstance(step, v2.Resize | v2.CenterCrop) for step in fixed[1:]):
+        return None
+    return [*fixed[1:], v2.ToImage()]
+
+
 def _is_random(step: Any) -> bool:
     return isinstance(
         step, v2.RandomResizedCrop | v2.RandomHorizontalFlip | v2.RandomRotation | v2.ColorJitter
@@ -66,6 +85,7 @@ class DecodedImages(Dataset[tuple[torch.Tensor, int]]):
         self.split = split
         self.labels = torch.as_tensor(split.labels, dtype=torch.long)
         self._decode_steps = [*fixed, v2.ToImage()]
+        self._gray = _gray_steps(split, fixed)
         self._random = v2.Compose(random) if random else None
         self._mean = torch.tensor(normalize.mean).view(1, -1, 1, 1)
         self._std = torch.tensor(normalize.std).view(1, -1, 1, 1)
@@ -125,12 +145,16 @@ class DecodedImages(Dataset[tuple[torch.Tensor, int]]):
         return len(self.split)
 
     def pixels(self, item: int) -> torch.Tensor:
-        """uint8 (C, H, W) pixels of image ``item`` (before any random step)."""
+        """uint8 (C, H, W) pixels of image ``item`` (before any random step); C is 1 for
+        grayscale images, whose three equal channels are made in :meth:`batch`."""
         kept = self._pixels[item]
         if kept is None:
-            index = int(self.split.indices[item])
-            kept = torch.as_tensor(_through(self._decode_steps, self.split.dataset.image(index)))
-            kept = kept.clone()
+            index, source = int(self.split.indices[item]), self.split.dataset
+            if self._gray is not None and isinstance(source, ArrayImageDataset):
+                image = _through(self._gray, source.stored_image(index))
+            else:
+                image = _through(self._decode_steps, source.image(index))
+            kept = torch.as_tensor(image).clone()
             self._pixels[item] = kept
         return kept
 
@@ -150,10 +174,12 @@ class DecodedImages(Dataset[tuple[torch.Tensor, int]]):
     def _finish(self, pixels: list[torch.Tensor], device: torch.device) -> torch.Tensor:
         moved = [p.to(device, non_blocking=True) for p in pixels]
         if self._random is not None:  # per image, so each gets its own random draw
-            moved = [self._random(p) for p in moved]
+            moved = [self._random(p.repeat(3, 1, 1) if len(p) == 1 else p) for p in moved]
         # The arithmetic of v2.ToDtype(float32, scale=True) and v2.Normalize, batched.
         stacked = torch.stack(moved).to(torch.float32).mul_(1.0 / 255)
         mean, std = self._mean.to(device), self._std.to(device)
+        if stacked.shape[1] == 1:  # grayscale: three equal channels, as ToRGB makes them
+            return stacked.expand(-1, 3, -1, -1).sub(mean).div_(std)
         return stacked.sub_(mean).div_(std)
 
 

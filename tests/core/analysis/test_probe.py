@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from lab.core.analysis import probe as probe_module
 from lab.core.analysis.probe import (
@@ -185,3 +186,15 @@ def test_mobilenet_ranks_above_its_random_twin_on_animal_shapes() -> None:
     scores = {r.label: r.score("linear") for r in report.results}
     assert scores[MOBILENET] >= scores[random_twin(MOBILENET).label] + 0.15
     assert report.results[-1].acc1 is None  # the twin has no ImageNet accuracy to show
+
+
+@pytest.mark.parametrize("shape", [(6, 28, 28), (6, 28, 28, 3)])
+def test_sample_images_equal_the_per_image_transform(shape) -> None:
+    from lab.core.analysis.sample_features import load_images
+    from lab.core.data import build_transform
+
+    images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    data = ArrayImageDataset("noise", images, np.arange(6) % 2, ("a", "b"))
+    transform = build_transform(catalog.preprocessing(MOBILENET), 40, train=False)
+    loaded = load_images(data, [5, 0, 3], transform)
+    assert torch.equal(loaded, torch.stack([transform(data.image(i)) for i in (5, 0, 3)]))

@@ -64,6 +64,26 @@ def test_a_decoded_batch_equals_the_per_image_transform() -> None:
     assert wrapped.complete
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "nearest"])
+@pytest.mark.parametrize(("side", "resize", "crop"), [(28, 128, 112), (28, 15, 13), (9, 37, 31)])
+def test_decoded_pixels_equal_the_per_image_transform_at_any_size(
+    channels: int, interpolation: str, side: int, resize: int, crop: int
+) -> None:
+    rng = np.random.default_rng(side + resize)
+    shape = (8, side, side) if channels == 1 else (8, side, side, 3)
+    images = rng.integers(0, 256, shape, dtype=np.uint8)
+    data = ArrayImageDataset("noise", images, np.arange(8) % 2, ("a", "b"))
+    preproc = Preprocessing(resize_size=resize, crop_size=crop, interpolation=interpolation)
+    split = TorchImageDataset(data, np.arange(8), build_transform(preproc, train=False))
+    wrapped = decoded(split)
+    assert isinstance(wrapped, DecodedImages)
+    inputs, _ = wrapped.batch(torch.arange(8))
+    assert torch.equal(inputs, torch.stack([split[i][0] for i in range(8)]))
+    # Grayscale images keep one channel in memory: a third of the pixels.
+    assert wrapped.kept_bytes == 8 * channels * crop * crop
+
+
 def test_on_a_cpu_batches_load_on_the_computing_thread_and_ahead_elsewhere() -> None:
     plain = decoded(_split(_images(), np.arange(12)))
     augmented = decoded(_split(_images(), np.arange(12), augment=True))
@@ -109,7 +129,7 @@ def test_augmented_splits_keep_the_original_pixels() -> None:
     split = _split(_images(), np.arange(6), augment=True)
     wrapped = decoded(split)
     assert isinstance(wrapped, DecodedImages)
-    assert tuple(wrapped.pixels(0).shape) == (3, 12, 12)  # random crop comes later
+    assert tuple(wrapped.pixels(0).shape) == (1, 12, 12)  # random crop comes later
     inputs, _ = wrapped.batch(torch.arange(6))  # CPU: the per-image (PIL) path
     assert inputs.shape == (6, 3, 16, 16)
     # What a GPU runs: each image augmented on the device, then normalized as a batch.
