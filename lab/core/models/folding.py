@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections import Counter
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from lab.core.models.conv_activation import fuse_activations, unfuse_activations
 from lab.core.models.finetune import unlock_eval
+from lab.core.models.module_pairs import feeding_pairs, replace_submodule
 
 log = logging.getLogger(__name__)
 
@@ -49,49 +50,14 @@ def _after_norm(norm: nn.BatchNorm2d) -> nn.Module | None:
 
 def conv_norm_pairs(model: nn.Module, example: torch.Tensor) -> list[tuple[str, str]]:
     """``(convolution, BatchNorm)`` module names where the BatchNorm's input is exactly
-    the convolution's output, read off one forward pass of ``example`` in eval mode.
-
-    Modules called more than once, and convolutions that feed more than one BatchNorm,
-    are left out: one folding could not serve every call.
-    """
-    names = {id(m): n for n, m in model.named_modules()}
-    calls: Counter[str] = Counter()
-    produced: dict[int, tuple[str, torch.Tensor]] = {}  # tensors kept, so ids stay unique
-    fed: list[tuple[str, str]] = []
-
-    def conv_hook(module: nn.Module, _args: Any, output: torch.Tensor) -> None:
-        calls[names[id(module)]] += 1
-        produced[id(output)] = (names[id(module)], output)
-
-    def norm_hook(module: nn.Module, args: tuple[Any, ...]) -> None:
-        calls[names[id(module)]] += 1
-        source = produced.get(id(args[0]))
-        if source is not None:
-            fed.append((source[0], names[id(module)]))
-
-    handles = []
-    for module in model.modules():
-        if type(module) is nn.Conv2d:
-            handles.append(module.register_forward_hook(conv_hook))
-        elif isinstance(module, nn.BatchNorm2d) and module.track_running_stats:
-            handles.append(module.register_forward_pre_hook(norm_hook))
-    try:
-        with torch.inference_mode():
-            model(example)
-    finally:
-        for handle in handles:
-            handle.remove()
-    per_conv = Counter(conv for conv, _ in fed)
-    return [
-        (conv, norm)
-        for conv, norm in fed
-        if per_conv[conv] == 1 and calls[conv] == 1 and calls[norm] == 1
-    ]
-
-
-def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
+    the convolution's output, read off one forward pass of ``example`` in eval mode
+    (:func:`~lab.core.models.module_pairs.feeding_pairs`)."""
+    return feeding_pairs(
+        model,
+        example,
+        lambda m: type(m) is nn.Conv2d,
+        lambda m: isinstance(m, nn.BatchNorm2d) and m.track_running_stats,
+    )
 
 
 def _fold(model: nn.Module, pairs: list[tuple[str, str]]) -> int:
@@ -107,8 +73,8 @@ def _fold(model: nn.Module, pairs: list[tuple[str, str]]) -> int:
         fused.weight.data = fused.weight.data.contiguous(
             memory_format=_format_of(conv.weight)  # keep the model's layout
         )
-        _replace(model, conv_name, fused)
-        _replace(model, norm_name, rest)
+        replace_submodule(model, conv_name, fused)
+        replace_submodule(model, norm_name, rest)
         folded += 1
     return folded
 
@@ -131,6 +97,7 @@ def folded_copy(
     model: nn.Module, head: nn.Module, example: torch.Tensor
 ) -> tuple[nn.Module, nn.Module]:
     """``(copy, the copy's head)`` of ``model`` with BatchNorm folded into convolutions,
+    and their activations fused into them on CPUs (:mod:`lab.core.models.conv_activation`),
     for inference on inputs like ``example``; ``(model, head)`` itself when nothing can be
     folded, ``head`` is not a submodule, or the copy's outputs differ from the model's.
 
@@ -154,7 +121,12 @@ def folded_copy(
         with torch.no_grad():
             folded = _fold(twin, pairs)
         with torch.inference_mode():
-            same = folded > 0 and _agree(model(example), twin(example))
+            expected = model(example)
+            same = folded > 0 and _agree(expected, twin(example))
+            if same:  # each convolution's activation into it too, on CPUs
+                fused = fuse_activations(twin, example)
+                if fused and not _agree(expected, twin(example)):
+                    unfuse_activations(twin, fused)
     finally:
         model.train(was_training)
     if not same:
