@@ -113,8 +113,8 @@ def fuse_activations(model: nn.Module, example: torch.Tensor) -> list[tuple[str,
     A pass cannot tell whether something else also reads the convolution's output (it
     would then get the activated one), so the caller compares outputs afterwards.
     """
-    if _operator() is None:
-        return []
+    if _operator() is None or example.device.type != "cpu":
+        return []  # GPUs have their own fusion (cuDNN, torch.compile)
     fused = []
     for conv_name, act_name in conv_activation_pairs(model, example):
         conv, activation = model.get_submodule(conv_name), model.get_submodule(act_name)
