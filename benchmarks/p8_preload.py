@@ -24,7 +24,7 @@ from lab.core.hardware.layout import memory_format, to_layout
 from lab.core.training.engine import Trainer
 from lab.core.training.events import Event
 
-ROUNDS = 2
+ROUNDS = 4  # each round is a dozen steps a side: fewer let one busy second decide
 
 
 def _settings(settings: BenchSettings) -> BenchSettings:
