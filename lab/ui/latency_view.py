@@ -4,19 +4,23 @@ in the background for the offline models once the page has drawn itself.
 Measuring runs on a worker thread (:class:`BackgroundJob`); each result reaches the
 model panel's ``latencies`` trait through the pump, and is cached per machine and
 torch version (:class:`LatencyCache`), so a second page shows it at once. It waits
-while a training run is under way, and measures a model again when a run started
-during its measurement: a latency taken beside a run times the run too.
+while a training run is under way or other processes keep this process's CPUs busy
+(a served dashboard's next kernel starting, a neighbour's run), and measures a model
+again when either happened during its measurement: a latency taken beside other work
+times that work too, and it would be kept for every later page.
 """
 
 from __future__ import annotations
 
 import html
+import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
 from lab.core.analysis.latency_cache import LatencyCache, LatencyPair
+from lab.core.hardware.machine_load import OthersLoad, others_share
 from lab.core.models import catalog
 from lab.core.serving.shutdown import busy, runs_watched
 from lab.ui.errors import guard
@@ -28,6 +32,13 @@ from lab.ui.widgets_common import note_html, with_classes
 
 #: How often a measurement that waits for a run to end looks again.
 IDLE_POLL_S = 0.5
+
+#: Longest random pause before measuring again after a disturbed measurement.
+RETRY_JITTER_S = 3.0
+
+#: The largest share of this process's CPUs that other processes may use while a
+#: latency is measured (on 2 cores: 0.4 of one).
+QUIET_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,7 @@ class LatencyControl(widgets.HBox):
         background: bool = True,
     ) -> None:
         self.panel, self.cache = panel, cache or LatencyCache()
+        self._jitter = random.Random()
         self.button = with_classes(
             widgets.Button(description="latency on this machine", icon="clock-o",
                            tooltip="ms per image at batch 1 and batch 32, measured here"),
@@ -82,7 +94,7 @@ class LatencyControl(widgets.HBox):
         for key in keys:
             cached = self.cache.get(key) if use_cache else None
             try:
-                pair = cached or self._measure_while_idle(key)
+                pair = cached or self._measure_while_idle(key, use_cache)
             except Exception as error:  # noqa: BLE001 - one model failing must not stop the rest
                 self.job.post(_Measured(key, None, f"could not time it: {error}"))
                 continue
@@ -90,29 +102,43 @@ class LatencyControl(widgets.HBox):
                 return
             self.job.post(_Measured(key, pair))
 
-    def _measure_while_idle(self, key: str) -> LatencyPair | None:
-        """Measure ``key`` when no run trains, again if one started meanwhile; None if
-        the job was stopped first."""
+    def _measure_while_idle(self, key: str, use_cache: bool) -> LatencyPair | None:
+        """Measure ``key`` when no run trains and other processes leave the CPUs alone,
+        again if either changed meanwhile; None if the job was stopped first."""
         while True:
             if not self._wait_for_idle(key):
                 return None
+            kept = self.cache.get(key) if use_cache else None
+            if kept is not None:  # another page's kernel measured it meanwhile
+                return kept
             started = runs_watched()
             self.job.post(_Measured(key, None, "measuring"))
-            pair = self.cache.measure(key, store=False)
-            if runs_watched() == started and not busy():
+            with OthersLoad() as load:
+                pair = self.cache.measure(key, store=False)
+            if runs_watched() == started and not busy() and load.share <= QUIET_SHARE:
                 self.cache.store(key, pair)
                 return pair
+            # Two kernels that disturbed each other would meet again at their next try.
+            if self.job.wait_for_stop(self._jitter.uniform(0, RETRY_JITTER_S)):
+                return None
 
     def _wait_for_idle(self, key: str) -> bool:
-        """Wait until no training run is under way; False if the job is stopped first."""
-        said = False
-        while busy():
-            if not said:
-                self.job.post(_Measured(key, None, "waiting for the training run to end"))
-                said = True
+        """Wait until no training run is under way and the CPUs are quiet; False if the
+        job is stopped first."""
+        said = ""  # the kind of wait last shown, so that each is shown once
+        while True:
+            if busy():
+                kind, reason = "run", "waiting for the training run to end"
+            else:
+                share = others_share(IDLE_POLL_S)
+                if share <= QUIET_SHARE:
+                    return not self.job.should_stop()
+                kind, reason = "load", f"waiting: other processes keep {share:.0%} of the CPUs busy"
+            if kind != said:
+                self.job.post(_Measured(key, None, reason))
+                said = kind
             if self.job.wait_for_stop(IDLE_POLL_S):
                 return False
-        return not self.job.should_stop()
 
     def _say(self, text: str) -> None:
         self.status.value = note_html(html.escape(text))

@@ -11,6 +11,30 @@ from lab.ui.latency_view import LatencyControl
 from lab.ui.model_panel import ModelPanel
 
 
+class FakeLoad:
+    """``OthersLoad`` with the share other processes took during each block, in turn."""
+
+    shares: list[float] = []
+
+    def __init__(self) -> None:
+        self.share = 0.0
+
+    def __enter__(self) -> FakeLoad:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.share = FakeLoad.shares.pop(0) if FakeLoad.shares else 0.0
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No other process on the CPUs unless a test says so."""
+    FakeLoad.shares = []
+    monkeypatch.setattr(latency_view, "OthersLoad", FakeLoad)
+    monkeypatch.setattr(latency_view, "others_share", lambda _s: 0.0)
+    monkeypatch.setattr(latency_view, "RETRY_JITTER_S", 0.001)
+
+
 class FakeCache:
     """Latency grows with the parameter count, so the front is predictable."""
 
@@ -110,3 +134,26 @@ def test_a_job_stopped_while_it_waits_for_a_run_measures_nothing(
     monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
     control.measure([panel.model_key])
     assert cache.measured == []
+
+
+def test_measuring_waits_for_quiet_cpus_and_keeps_no_contended_timing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: another process keeps 70 % of the CPUs busy, then 50 %, then nothing. The
+    # first measurement is shared with a neighbour (60 %), so it is not kept.
+    before = iter([0.7, 0.5, 0.0, 0.0])
+    monkeypatch.setattr(latency_view, "others_share", lambda _s: next(before))
+    monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
+    FakeLoad.shares = [0.6, 0.05]
+    panel = ModelPanel()
+    cache = FakeCache()
+    statuses: list[str] = []
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    control.status.observe(lambda change: statuses.append(change["new"]), "value")
+    control.button.click()
+    assert cache.measured == [panel.model_key, panel.model_key]
+    assert cache.kept == [panel.model_key]
+    waits = [s for s in statuses if "other processes keep" in s]
+    assert len(waits) == 1 and "70%" in waits[0]  # said once, not at every look
+    assert "12.5 ms per image at batch 1" in control.status.value
+    assert next(before, None) is None

@@ -38,10 +38,15 @@ def machine_key(device: str = "cpu") -> str:
     return f"{platform.node()} | {cpu} | {cores} | {device} | torch {torch.__version__}"
 
 
+#: The cache's file name. "-2": measured only while other processes leave the CPUs
+#: alone (``lab.ui.latency_view``); a first file could hold timings of a busy machine.
+FILE_NAME = "latency-2.json"
+
+
 def default_path() -> Path:
-    """``$LAB_CACHE_DIR/latency.json``, else the user's cache dir for transfer-lab."""
+    """``$LAB_CACHE_DIR/latency-2.json``, else the user's cache dir for transfer-lab."""
     root = os.environ.get("LAB_CACHE_DIR") or platformdirs.user_cache_dir("transfer-lab")
-    return Path(root) / "latency.json"
+    return Path(root) / FILE_NAME
 
 
 class LatencyCache:
