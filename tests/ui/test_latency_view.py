@@ -61,6 +61,17 @@ class FakeCache:
         self.kept.append(key)
 
 
+def _click_and_watch() -> tuple[ModelPanel, FakeCache, LatencyControl, list[str]]:
+    """A fresh control whose button was clicked, and every status it showed."""
+    panel = ModelPanel()
+    cache = FakeCache()
+    statuses: list[str] = []
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    control.status.observe(lambda change: statuses.append(change["new"]), "value")
+    control.button.click()
+    return panel, cache, control, statuses
+
+
 def test_button_measures_the_chosen_model_and_fills_table_and_axis() -> None:
     panel = ModelPanel()
     cache = FakeCache()
@@ -106,12 +117,7 @@ def test_measuring_waits_for_a_run_and_measures_again_if_one_started_meanwhile(
     monkeypatch.setattr(latency_view, "busy", lambda: next(busy))
     monkeypatch.setattr(latency_view, "runs_watched", lambda: next(watched))
     monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
-    panel = ModelPanel()
-    cache = FakeCache()
-    statuses: list[str] = []
-    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
-    control.status.observe(lambda change: statuses.append(change["new"]), "value")
-    control.button.click()
+    panel, cache, control, statuses = _click_and_watch()
     assert cache.measured == [panel.model_key, panel.model_key]
     assert cache.kept == [panel.model_key]  # the overlapped measurement is not kept
     assert any("waiting for the training run to end" in s for s in statuses)
@@ -145,12 +151,7 @@ def test_measuring_waits_for_quiet_cpus_and_keeps_no_contended_timing(
     monkeypatch.setattr(latency_view, "others_share", lambda _s: next(before))
     monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
     FakeLoad.shares = [0.6, 0.05]
-    panel = ModelPanel()
-    cache = FakeCache()
-    statuses: list[str] = []
-    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
-    control.status.observe(lambda change: statuses.append(change["new"]), "value")
-    control.button.click()
+    panel, cache, control, statuses = _click_and_watch()
     assert cache.measured == [panel.model_key, panel.model_key]
     assert cache.kept == [panel.model_key]
     waits = [s for s in statuses if "other processes keep" in s]
