@@ -42,9 +42,11 @@ def _post_op(activation: nn.Module) -> tuple[str, list[float]] | None:
 
 def _autocast_dtype() -> torch.dtype | None:
     """The CPU autocast dtype in force, or None when autocast is off."""
-    if not torch.is_autocast_enabled("cpu"):
-        return None
-    return torch.get_autocast_dtype("cpu")
+    try:
+        enabled = torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch before 2.4 names it per device
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+    return torch.get_autocast_dtype("cpu") if enabled else None
 
 
 class ConvActivation(nn.Module):
@@ -77,18 +79,22 @@ class ConvActivation(nn.Module):
             return self.activation(self.conv(x))
         weight, bias = self._cast(dtype)
         conv = self.conv
-        return self._operator(
-            x.to(dtype),
-            weight,
-            bias,
-            list(conv.padding),
-            list(conv.stride),
-            list(conv.dilation),
-            conv.groups,
-            self.attr,
-            self.scalars,
-            "",
-        )
+        try:
+            return self._operator(
+                x.to(dtype),
+                weight,
+                bias,
+                list(conv.padding),
+                list(conv.stride),
+                list(conv.dilation),
+                conv.groups,
+                self.attr,
+                self.scalars,
+                "",
+            )
+        except RuntimeError:  # a build or CPU whose oneDNN lacks this case: apart from now on
+            self._operator = None
+            return self.activation(self.conv(x))
 
 
 def conv_activation_pairs(model: nn.Module, example: torch.Tensor) -> list[tuple[str, str]]:

@@ -99,3 +99,19 @@ def test_a_convolution_whose_output_is_read_elsewhere_stays_apart() -> None:
     assert not _fused(twin)
     with torch.inference_mode():
         torch.testing.assert_close(twin(x), net(x), rtol=1e-4, atol=1e-5)
+
+
+@needs_operator
+def test_an_operator_that_fails_leaves_the_pair_apart_from_then_on(monkeypatch) -> None:
+    net = _net()
+    x = torch.randn(2, 3, 8, 8)
+    twin, _ = folded_copy(net, net[9], x)
+    fused = _fused(twin)[0]
+
+    def fails(*_args: object) -> torch.Tensor:
+        raise RuntimeError("could not create a primitive")
+
+    monkeypatch.setattr(fused, "_operator", fails)
+    with torch.inference_mode():
+        torch.testing.assert_close(twin(x), net(x), rtol=1e-4, atol=1e-5)
+    assert fused._operator is None
