@@ -19,6 +19,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from lab.core.analysis.latency import MeasurementStopped
 from lab.core.analysis.latency_cache import LatencyCache, LatencyPair
 from lab.core.hardware.machine_load import OthersLoad, others_share
 from lab.core.models import catalog
@@ -113,14 +114,22 @@ class LatencyControl(widgets.HBox):
                 return kept
             started = runs_watched()
             self.job.post(_Measured(key, None, "measuring"))
-            with OthersLoad() as load:
-                pair = self.cache.measure(key, store=False)
+            try:
+                with OthersLoad() as load:
+                    pair = self.cache.measure(key, store=False, should_stop=self._interrupted)
+            except MeasurementStopped:
+                continue  # a run started, or the page closed: wait for it, or end
             if runs_watched() == started and not busy() and load.share <= QUIET_SHARE:
                 self.cache.store(key, pair)
                 return pair
             # Two kernels that disturbed each other would meet again at their next try.
             if self.job.wait_for_stop(self._jitter.uniform(0, RETRY_JITTER_S)):
                 return None
+
+    def _interrupted(self) -> bool:
+        """Between two timed passes: a run started (it gets the cores at once), or the
+        job was stopped."""
+        return busy() or self.job.should_stop()
 
     def _wait_for_idle(self, key: str) -> bool:
         """Wait until no training run is under way and the CPUs are quiet; False if the

@@ -3,8 +3,11 @@ of the model plot, whose Pareto front follows the chosen axis."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from lab.core.analysis.latency import MeasurementStopped
 from lab.core.analysis.latency_cache import LatencyPair
 from lab.ui import latency_view
 from lab.ui.latency_view import LatencyControl
@@ -42,6 +45,7 @@ class FakeCache:
         self.stored = dict(known or {})
         self.measured: list[str] = []
         self.kept: list[str] = []
+        self.interruptible = False  # ask should_stop before measuring, as passes do
 
     def known(self) -> dict[str, LatencyPair]:
         return dict(self.stored)
@@ -49,7 +53,11 @@ class FakeCache:
     def get(self, key: str) -> LatencyPair | None:
         return self.stored.get(key)
 
-    def measure(self, key: str, store: bool = True) -> LatencyPair:
+    def measure(
+        self, key: str, store: bool = True, should_stop: Callable[[], bool] | None = None
+    ) -> LatencyPair:
+        if self.interruptible and should_stop is not None and should_stop():
+            raise MeasurementStopped(key)
         self.measured.append(key)
         pair = LatencyPair(12.5, 4.25)
         if store:
@@ -158,3 +166,21 @@ def test_measuring_waits_for_quiet_cpus_and_keeps_no_contended_timing(
     assert len(waits) == 1 and "70%" in waits[0]  # said once, not at every look
     assert "12.5 ms per image at batch 1" in control.status.value
     assert next(before, None) is None
+
+
+def test_a_run_that_starts_during_a_measurement_stops_it_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # busy() answers in turn: idle before measuring; a run has started when the first
+    # pass asks; it is still training at the next look; then it is over.
+    busy = iter([False, True, True, False, False, False])
+    monkeypatch.setattr(latency_view, "busy", lambda: next(busy))
+    monkeypatch.setattr(latency_view, "IDLE_POLL_S", 0.001)
+    panel = ModelPanel()
+    cache = FakeCache()
+    cache.interruptible = True
+    control = LatencyControl(panel, cache=cache, threaded=False, background=False)  # type: ignore[arg-type]
+    control.button.click()
+    assert cache.measured == [panel.model_key]  # the stopped attempt measured nothing
+    assert cache.kept == [panel.model_key]
+    assert next(busy, None) is None

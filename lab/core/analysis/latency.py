@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +32,10 @@ class Latency:
     threads: int
 
 
+class MeasurementStopped(Exception):
+    """``should_stop`` said so before a pass: nothing was measured."""
+
+
 @torch.no_grad()
 def measure_latency(
     key: str,
@@ -39,9 +44,15 @@ def measure_latency(
     repeats: int = 10,
     warmup: int = 2,
     device: str = "cpu",
+    should_stop: Callable[[], bool] | None = None,
 ) -> Latency:
     """Median forward-pass time of model ``key`` on random input of ``image_size`` pixels
-    (None: the weights' crop size), after ``warmup`` untimed passes."""
+    (None: the weights' crop size), after ``warmup`` untimed passes.
+
+    ``should_stop`` is asked before every pass; when it answers True the measurement
+    ends with :class:`MeasurementStopped` (e.g. a training run started: the passes
+    would take the run's cores, and their times would count the run too).
+    """
     if repeats < 1:
         raise ValueError(f"repeats={repeats}: choose at least 1 timed pass")
     if batch_size < 1:
@@ -57,6 +68,8 @@ def measure_latency(
     inputs = torch.randn(batch_size, 3, size, size, generator=generator).to(setup.device)
     times = []
     for i in range(warmup + repeats):
+        if should_stop is not None and should_stop():
+            raise MeasurementStopped(f"{key}: stopped after {i} of {warmup + repeats} passes")
         start = time.perf_counter()
         model(inputs)
         if setup.device.type == "cuda":

@@ -11,7 +11,9 @@ import json
 import os
 import platform
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import platformdirs
@@ -79,11 +81,19 @@ class LatencyCache:
         """The cached latency of model ``key``, or None."""
         return self.known().get(key)
 
-    def measure(self, key: str, repeats: int = 5, store: bool = True) -> LatencyPair:
+    def measure(
+        self,
+        key: str,
+        repeats: int = 5,
+        store: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> LatencyPair:
         """Time model ``key`` at both batch sizes (random weights: speed does not depend
-        on their values) and, with ``store``, keep the result."""
-        single = measure_latency(key, batch_size=1, repeats=repeats, warmup=1, device=self.device)
-        batch = measure_latency(key, batch_size=32, repeats=2, warmup=1, device=self.device)
+        on their values) and, with ``store``, keep the result. ``should_stop``: see
+        :func:`~lab.core.analysis.latency.measure_latency`."""
+        timed = partial(measure_latency, key, warmup=1, device=self.device, should_stop=should_stop)
+        single = timed(batch_size=1, repeats=repeats)
+        batch = timed(batch_size=32, repeats=2)
         pair = LatencyPair(single.per_image_ms, batch.per_image_ms)
         if store:
             self.store(key, pair)

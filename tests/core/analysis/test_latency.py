@@ -122,3 +122,16 @@ def test_timing_weights_come_from_the_given_generator_and_buffers_stay_computed(
     assert not any(p.is_meta for p in first.parameters())
     with pytest.raises(ValueError, match="pretrained=False"):
         catalog.build_model(catalog.DEFAULT_MODEL, 10, generator=torch.Generator())
+
+
+def test_a_measurement_asked_to_stop_ends_before_the_next_pass(clocked: Any) -> None:
+    model = clocked([5.0] * 7)
+    asked: list[int] = []
+
+    def should_stop() -> bool:
+        asked.append(len(model.shapes))  # passes done when asked
+        return len(asked) == 4
+
+    with pytest.raises(latency.MeasurementStopped, match="after 3 of 7 passes"):
+        measure_latency("mobilenet_v2.IMAGENET1K_V1", repeats=5, warmup=2, should_stop=should_stop)
+    assert asked == [0, 1, 2, 3] and len(model.shapes) == 3

@@ -14,14 +14,16 @@ from lab.core.analysis.latency_cache import LatencyCache, machine_key
 def test_measures_both_batches_once_and_keeps_them_per_machine(tmp_path, monkeypatch) -> None:
     calls = []
 
-    def fake(key, batch_size, repeats, warmup, device):
+    def fake(key, batch_size, repeats, warmup, device, should_stop):
         calls.append((key, batch_size))
+        assert should_stop is stop  # passed on to every pass
         return Latency(key, 224, batch_size, 10.0 * batch_size**0.5, 10.0 / batch_size**0.5, 1)
 
     monkeypatch.setattr(latency_cache, "measure_latency", fake)
     cache = LatencyCache(tmp_path / "sub" / "latency.json")
     assert cache.get("m") is None
-    pair = cache.measure("m")
+    stop = lambda: False  # noqa: E731
+    pair = cache.measure("m", should_stop=stop)
     assert calls == [("m", 1), ("m", 32)]
     assert pair.batch1_ms == 10.0 and pair.batch32_ms < pair.batch1_ms
     assert LatencyCache(cache.path).get("m") == pair  # read back from the file
