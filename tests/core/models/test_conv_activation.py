@@ -53,6 +53,14 @@ def _fused(net: nn.Module) -> list[ConvActivation]:
     return [m for m in net.modules() if isinstance(m, ConvActivation)]
 
 
+def _first_pair_fused() -> tuple[nn.Module, torch.Tensor, nn.Module, ConvActivation]:
+    """The test net, an input, its fused copy and the copy's first fused pair."""
+    net = _net()
+    x = torch.randn(2, 3, 8, 8)
+    twin, _ = folded_copy(net, net[9], x)
+    return net, x, twin, _fused(twin)[0]
+
+
 @needs_operator
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 def test_the_fused_copy_computes_what_the_folded_one_does(monkeypatch, layout) -> None:
@@ -75,10 +83,7 @@ def test_the_fused_copy_computes_what_the_folded_one_does(monkeypatch, layout) -
 
 @needs_operator
 def test_where_gradients_are_recorded_it_computes_apart(monkeypatch) -> None:
-    net = _net()
-    x = torch.randn(2, 3, 8, 8)
-    twin, _ = folded_copy(net, net[9], x)
-    fused = _fused(twin)[0]
+    net, x, twin, fused = _first_pair_fused()
     calls: list[str] = []
     operator = fused._operator
     monkeypatch.setattr(fused, "_operator", lambda *a: calls.append("fused") or operator(*a))
@@ -103,10 +108,7 @@ def test_a_convolution_whose_output_is_read_elsewhere_stays_apart() -> None:
 
 @needs_operator
 def test_an_operator_that_fails_leaves_the_pair_apart_from_then_on(monkeypatch) -> None:
-    net = _net()
-    x = torch.randn(2, 3, 8, 8)
-    twin, _ = folded_copy(net, net[9], x)
-    fused = _fused(twin)[0]
+    net, x, twin, fused = _first_pair_fused()
 
     def fails(*_args: object) -> torch.Tensor:
         raise RuntimeError("could not create a primitive")
