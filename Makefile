@@ -29,8 +29,9 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error  # JupyterHub's proxy, into node_modules/
 	touch $(STAMP)
 
+# One malloc arena per kernel: see lab/core/hardware/memory.py.
 lab: $(STAMP)
-	$(BIN)/voila notebooks/dashboard.ipynb --port=$(PORT) --no-browser \
+	MALLOC_ARENA_MAX=1 $(BIN)/voila notebooks/dashboard.ipynb --port=$(PORT) --no-browser \
 		--Voila.ip=127.0.0.1 --theme=light --pool_size=$(POOL_SIZE)
 
 lint: $(STAMP)

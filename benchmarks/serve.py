@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab.core.hardware.memory import SERVER_ENV
 from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -112,7 +113,7 @@ def measure(pool_size: int, gap_s: float | None) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     notebook = Path(shutil.copy(DASHBOARD, folder / DASHBOARD.name))
     server = JupyterServer(
-        voila_argv(notebook, f"--pool_size={pool_size}"), folder / "voila.log"
+        voila_argv(notebook, f"--pool_size={pool_size}"), folder / "voila.log", env=SERVER_ENV
     ).start()
     try:
         warm_s = wait_until_warm(server, pool_size)

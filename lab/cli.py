@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -232,8 +233,10 @@ def _serve(args: argparse.Namespace) -> int:
     command = dashboard_command(args.port, notebook, args.pool_size)
     if not Path(command[3]).exists():
         raise UsageError(f"notebook {command[3]!r} not found: pass --notebook PATH")
+    from lab.core.hardware.memory import SERVER_ENV
+
     try:
-        return subprocess.call(command, cwd=REPO_ROOT)
+        return subprocess.call(command, cwd=REPO_ROOT, env={**os.environ, **SERVER_ENV})
     except KeyboardInterrupt:
         return 0
 

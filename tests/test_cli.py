@@ -126,4 +126,7 @@ def test_serve_runs_what_make_lab_runs():
     recipe = recipe.replace("$(PORT)", "8866").replace("$(POOL_SIZE)", str(cli.POOL_SIZE))
     flags = set(re.findall(r"--[\w.-]+(?:=\S+)?", recipe))
     assert flags == set(command[4:])
+    from lab.core.hardware.memory import SERVER_ENV
+
+    assert all(f"{k}={v} " in recipe for k, v in SERVER_ENV.items())  # the same environment
     assert json.loads(Path(command[3]).read_text())["cells"]  # a real notebook

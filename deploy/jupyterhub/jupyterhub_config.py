@@ -63,7 +63,9 @@ if os.geteuid() == 0:
 c.Spawner.default_url = "/voila/render/dashboard.ipynb"
 # Weights downloaded (or seeded offline) once serve every participant.
 torch_home = os.environ.get("TORCH_HOME", str(Path.home() / ".cache" / "torch"))
-c.Spawner.environment = {"TORCH_HOME": torch_home}
+# One malloc arena per kernel: run threads keep large batches in the main heap
+# (lab/core/hardware/memory.py).
+c.Spawner.environment = {"TORCH_HOME": torch_home, "MALLOC_ARENA_MAX": "1"}
 c.Spawner.env_keep.extend(["LAB_MODE", "LAB_DATA_ROOTS"])  # the lab's own settings
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120

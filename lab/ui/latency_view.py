@@ -4,10 +4,11 @@ in the background for the offline models once the page has drawn itself.
 Measuring runs on a worker thread (:class:`BackgroundJob`); each result reaches the
 model panel's ``latencies`` trait through the pump, and is cached per machine and
 torch version (:class:`LatencyCache`), so a second page shows it at once. It waits
-while a training run is under way or other processes keep this process's CPUs busy
-(a served dashboard's next kernel starting, a neighbour's run), and measures a model
-again when either happened during its measurement: a latency taken beside other work
-times that work too, and it would be kept for every later page.
+while a training run is under way or other work keeps this process's CPUs busy (a
+served dashboard's next kernel starting, a neighbour's run, this page's pump drawing a
+finished run), and measures a model again when either happened during its measurement:
+a latency taken beside other work times that work too, and it would be kept for every
+later page. A run that starts during a measurement stops it before its next pass.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ IDLE_POLL_S = 0.5
 #: Longest random pause before measuring again after a disturbed measurement.
 RETRY_JITTER_S = 3.0
 
-#: The largest share of this process's CPUs that other processes may use while a
-#: latency is measured (on 2 cores: 0.4 of one).
+#: The largest share of this process's CPUs that other work may use while a latency
+#: is measured (on 2 cores: 0.4 of one).
 QUIET_SHARE = 0.2
 
 
@@ -104,7 +105,7 @@ class LatencyControl(widgets.HBox):
             self.job.post(_Measured(key, pair))
 
     def _measure_while_idle(self, key: str, use_cache: bool) -> LatencyPair | None:
-        """Measure ``key`` when no run trains and other processes leave the CPUs alone,
+        """Measure ``key`` when no run trains and other work leaves the CPUs alone,
         again if either changed meanwhile; None if the job was stopped first."""
         while True:
             if not self._wait_for_idle(key):
@@ -142,7 +143,7 @@ class LatencyControl(widgets.HBox):
                 share = others_share(IDLE_POLL_S)
                 if share <= QUIET_SHARE:
                     return not self.job.should_stop()
-                kind, reason = "load", f"waiting: other processes keep {share:.0%} of the CPUs busy"
+                kind, reason = "load", f"waiting: other work keeps {share:.0%} of the CPUs busy"
             if kind != said:
                 self.job.post(_Measured(key, None, reason))
                 said = kind

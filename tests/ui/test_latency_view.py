@@ -15,7 +15,7 @@ from lab.ui.model_panel import ModelPanel
 
 
 class FakeLoad:
-    """``OthersLoad`` with the share other processes took during each block, in turn."""
+    """``OthersLoad`` with the share other work took during each block, in turn."""
 
     shares: list[float] = []
 
@@ -162,7 +162,7 @@ def test_measuring_waits_for_quiet_cpus_and_keeps_no_contended_timing(
     panel, cache, control, statuses = _click_and_watch()
     assert cache.measured == [panel.model_key, panel.model_key]
     assert cache.kept == [panel.model_key]
-    waits = [s for s in statuses if "other processes keep" in s]
+    waits = [s for s in statuses if "other work keeps" in s]
     assert len(waits) == 1 and "70%" in waits[0]  # said once, not at every look
     assert "12.5 ms per image at batch 1" in control.status.value
     assert next(before, None) is None

@@ -8,6 +8,14 @@ half of a forward pass (``benchmarks`` P7). :func:`keep_freed_blocks` makes the 
 freed blocks (PyTorch's CPU tuning guide suggests jemalloc or tcmalloc for the same
 reason; this needs no preloaded library).
 
+Threads other than the main one allocate from arenas of their own, whose heaps hold at
+most 64 MiB; with large blocks kept out of mmap, a bigger batch (32 images at 224 px)
+gets a new heap mapped and unmapped at every pass on a run or measuring thread, and ran
+1.6–1.8 times slower there than on the main thread. One arena for the process
+(``M_ARENA_MAX``) serves every thread from the main heap. It only holds for threads
+that have not allocated yet, so the servers this project starts set
+``MALLOC_ARENA_MAX=1`` in their kernels' environment (``Makefile``, the hub's config).
+
 A run's optimizer state, feature caches and batches are freed when the run ends, and
 glibc keeps those blocks too, so a kernel that trains run after run (a workshop) would
 grow: :func:`release_memory` hands the free blocks back to the system (``malloc_trim``).
@@ -38,9 +46,15 @@ def _libc() -> Any:
 
 
 #: mallopt parameters (glibc's malloc.h) and the values set: no mmap for large blocks,
-#: and up to 1 GiB of free heap kept at its top instead of trimmed after each free.
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 1 << 30))
+#: up to 1 GiB of free heap kept at its top instead of trimmed after each free, and one
+#: arena for threads that allocate from now on.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 1 << 30), (_M_ARENA_MAX, 1))
+
+
+#: Environment for the servers that start kernels (``make lab``, ``transfer-lab serve``,
+#: the hub): set before a kernel's first thread allocates, one arena holds.
+SERVER_ENV = {"MALLOC_ARENA_MAX": "1"}
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 from lab.core.hardware.device import available_cpus
@@ -30,3 +31,20 @@ def test_our_own_work_is_not_counted() -> None:
             pass
     # Counted, this loop alone would be 1 / CPUs of the share.
     assert load.share < 0.6 / available_cpus()
+
+
+def test_our_other_python_threads_count() -> None:
+    done = threading.Event()
+
+    def spin() -> None:  # a notebook cell or the dashboard's pump, busy beside us
+        while not done.is_set():
+            pass
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        share = others_share(1.0)
+    finally:
+        done.set()
+        thread.join()
+    assert share >= 0.7 / available_cpus()
