@@ -40,8 +40,8 @@ def machine_key(device: str = "cpu") -> str:
     return f"{platform.node()} | {cpu} | {cores} | {device} | torch {torch.__version__}"
 
 
-#: The cache's file name. "-2": measured only while other processes leave the CPUs
-#: alone (``lab.ui.latency_view``); a first file could hold timings of a busy machine.
+#: The cache's file name. "-2": measured only while other work leaves the CPUs alone
+#: (``lab.ui.latency_view``); a first file could hold timings of a busy machine.
 FILE_NAME = "latency-2.json"
 
 

@@ -59,8 +59,9 @@ SERVER_ENV = {"MALLOC_ARENA_MAX": "1"}
 
 @cache
 def keep_freed_blocks() -> bool:
-    """Make glibc reuse freed heap blocks instead of unmapping them (once per process);
-    True if it did. Other C libraries are left as they are."""
+    """Make glibc reuse freed heap blocks instead of unmapping them, and serve threads
+    that allocate from now on from one arena (once per process); True if it did. Other
+    C libraries are left as they are."""
     libc = _libc()
     if libc is None or not hasattr(libc, "mallopt"):
         return False
