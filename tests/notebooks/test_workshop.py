@@ -88,7 +88,9 @@ def test_02_feature_extraction_beats_scratch_with_the_same_budget() -> None:
     assert s["states"] == ["completed", "completed"]
     assert s["fe_best_val"] >= s["scratch_best_val"] + 0.2
     assert s["fe_test"] >= s["scratch_test"] + 0.2
-    assert s["fe_seconds"] < s["scratch_seconds"]
+    # Less work: only the head trains (how long each took is shown, not tested: times
+    # belong in benchmarks/).
+    assert s["fe_trainable"] * 100 < s["scratch_trainable"]
 
 
 def test_03_frozen_batchnorm_stays_put_and_overfitting_shows() -> None:
